@@ -182,9 +182,7 @@ def find_fixed_points(
     eigenvalues, num_unstable, stability = [], [], []
     for p in points:
         eig = np.linalg.eigvals(np.asarray(jacobian(model, jnp.asarray(p), args=args)))
-        n, label = classify_stability(
-            eig, discrete=discrete, tolerance=options.marginal_tolerance
-        )
+        n, label = classify_stability(eig, discrete=discrete, tolerance=options.marginal_tolerance)
         eigenvalues.append(eig)
         num_unstable.append(n)
         stability.append(label)

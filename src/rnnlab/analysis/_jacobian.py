@@ -29,7 +29,7 @@ def jacobian(
     args: PyTree = None,
     t: float = 0.0,
 ) -> Float[Array, "dim dim"]:
-    """Dense Jacobian $\\partial f/\\partial x$ of a flow, or $\\partial F/\\partial x$ of a map."""
+    """Dense Jacobian of a flow's vector field, or of a map's step."""
     if isinstance(model, AbstractDiscreteModel):
         return jax.jacfwd(lambda x: model.step(x, args, key=None))(jnp.asarray(state))
     return jax.jacfwd(residual_function(model, args=args, t=t))(jnp.asarray(state))

@@ -63,9 +63,7 @@ class Lorenz(AbstractContinuousModel):
 
     def vector_field(self, t, state, args):
         x, y, z = state[0], state[1], state[2]
-        return jnp.stack(
-            [self.sigma * (y - x), x * (self.rho - z) - y, x * y - self.beta * z]
-        )
+        return jnp.stack([self.sigma * (y - x), x * (self.rho - z) - y, x * y - self.beta * z])
 
     def hopf_rho(self) -> float:
         """Critical $\\rho_H$ of the subcritical Hopf bifurcation of the two outer points."""

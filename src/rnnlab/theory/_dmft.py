@@ -166,7 +166,9 @@ def _autocorrelation(gain: float, q: float, options: DMFTOptions) -> np.ndarray:
     return delta
 
 
-def scs_dmft(gain: float, *, tau: float = 1.0, options: DMFTOptions = DMFTOptions()) -> DMFTSolution:
+def scs_dmft(
+    gain: float, *, tau: float = 1.0, options: DMFTOptions = DMFTOptions()
+) -> DMFTSolution:
     """Solve the SCS DMFT at ``gain``: $q$, $\\Delta(\\tau)$ and $\\lambda_\\max$.
 
     Example:

@@ -1,0 +1,192 @@
+"""The ``rnnlab`` command line (typer).
+
+Exit codes: 0 done; 1 a run failed (``status.json`` says why); 2 invalid input (one line
+naming the value and the fix, no traceback).
+"""
+
+import html
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+try:  # typer >= 0.20 vendors click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
+
+from ._errors import InvalidInputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Build, train and analyse recurrent neural networks as dynamical systems.",
+)
+
+
+class RichProgress:
+    """Rich progress bars on a terminal; silent when stderr is not a TTY or in CI."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    @contextmanager
+    def task(self, description: str, total: int):
+        if not self.enabled:
+            yield lambda advance=1: None
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        ) as bar:
+            task_id = bar.add_task(description, total=total)
+            yield lambda advance=1: bar.advance(task_id, advance)
+
+
+def _progress() -> RichProgress:
+    return RichProgress(sys.stderr.isatty() and not os.environ.get("CI"))
+
+
+def _enable_numerics() -> None:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+
+@app.command("list")
+def list_experiments() -> None:
+    """List the registered experiments, one line each."""
+    from .experiments import REGISTRY
+
+    for experiment in REGISTRY.values():
+        typer.echo(f"{experiment.id:20s} {experiment.title}")
+
+
+def _reproduce_one(experiment, quick, seed, overrides, out: Path) -> dict:
+    from .experiments import run_experiment
+
+    config = experiment.make_config(quick=quick, seed=seed, overrides=overrides)
+    return run_experiment(experiment, config, out, progress=_progress())
+
+
+def _write_index(out: Path, entries: list[tuple[str, str, dict]]) -> Path:
+    from .experiments._rundir import atomic_write_bytes
+
+    rows = "\n".join(
+        f"<li><a href='{html.escape(eid)}/report.html'>{html.escape(eid)}</a> — "
+        f"{html.escape(title)} — <b>{html.escape(status['state'])}</b></li>"
+        for eid, title, status in entries
+    )
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>rnnlab reports"
+        f"</title></head><body><h1>rnnlab reproductions</h1><ul>{rows}</ul></body></html>\n"
+    )
+    atomic_write_bytes(out / "index.html", page.encode())
+    return out / "index.html"
+
+
+@app.command()
+def reproduce(
+    experiment_id: Annotated[str, typer.Argument(metavar="ID", help="experiment id or 'all'")],
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes, same code path")] = False,
+    seed: Annotated[int | None, typer.Option(help="base seed (default: the config's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (default runs/ID)")] = None,
+    assignments: Annotated[
+        list[str] | None, typer.Option("--set", help="override a config field: key=value")
+    ] = None,
+) -> None:
+    """Reproduce one experiment (or all) and write its run directory and report."""
+    from .experiments import REGISTRY, get_experiment, parse_assignment
+    from .experiments._rundir import prepare_output
+
+    if seed is not None and seed < 0:
+        raise InvalidInputError(f"--seed {seed} must be >= 0")
+    overrides = dict(parse_assignment(a) for a in assignments or [])
+    experiments = (
+        list(REGISTRY.values()) if experiment_id == "all" else [get_experiment(experiment_id)]
+    )
+    out = out or Path("runs") / experiment_id
+    prepare_output(out)
+    if experiment_id == "all":
+        for experiment in experiments:  # validate every config before running any
+            experiment.make_config(quick=quick, seed=seed, overrides=overrides)
+    _enable_numerics()
+    entries, failed = [], False
+    for experiment in experiments:
+        target = out / experiment.id if experiment_id == "all" else out
+        status = _reproduce_one(experiment, quick, seed, overrides, target)
+        entries.append((experiment.id, experiment.title, status))
+        if status["state"] != "done":
+            failed = True
+            typer.echo(f"rnnlab: {experiment.id} failed: {status['error']}", err=True)
+        else:
+            typer.echo(f"{experiment.id}: done -> {target / 'report.html'}")
+    if experiment_id == "all":
+        typer.echo(f"index: {_write_index(out, entries)}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cite(experiment_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Print the BibTeX of the paper(s) and methods an experiment uses."""
+    from .experiments import get_experiment
+
+    typer.echo(get_experiment(experiment_id).citation)
+
+
+@app.command()
+def report(directory: Annotated[Path, typer.Argument(metavar="DIR")]) -> None:
+    """(Re)build report.html of a run directory."""
+    from .report import rebuild_report
+
+    if not (directory / "config.json").is_file():
+        raise InvalidInputError(f"{str(directory)!r} is not a run directory (no config.json)")
+    typer.echo(str(rebuild_report(directory)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: exit 2 with one line on invalid input, never a traceback for it."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="rnnlab", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help() if error.ctx else "rnnlab --help", err=True)
+        return 2
+    except InvalidInputError as error:
+        typer.echo(f"rnnlab: error: {error}", err=True)
+        return 2
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except click_exceptions.ClickException as error:
+        typer.echo(f"rnnlab: error: {error.format_message()} (see rnnlab --help)", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("rnnlab: aborted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+def run_main() -> None:
+    """Console-script wrapper around :func:`main`."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run_main()
