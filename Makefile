@@ -17,7 +17,7 @@ setup-test: $(BIN)/python
 
 ## Main job: set up and reproduce every registered experiment at quick sizes.
 reproduce: setup
-	$(BIN)/rnnlab reproduce chaos-onset --quick --out runs/quick/chaos-onset
+	$(BIN)/rnnlab reproduce all --quick --out runs/quick
 
 lint: setup-test
 	$(BIN)/ruff format --check src tests bench

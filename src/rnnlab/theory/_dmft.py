@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import solve_ivp
+from scipy.interpolate import CubicSpline
 from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import brentq
 
@@ -99,12 +100,15 @@ class DMFTOptions:
     """Numerical options of :func:`scs_dmft`: quadrature, lag grid and tail length.
 
     ``max_lag`` is in units of $\\tau$; the Schrodinger operator is built on
-    $[-\\mathrm{max\\_lag}, \\mathrm{max\\_lag}]$ with spacing ``lag_step``.
+    $[-\\mathrm{max\\_lag}, \\mathrm{max\\_lag}]$ with spacing ``lag_step``. Gaussian
+    pair correlations are tabulated at ``table_size`` points of $[-q, q]$ and interpolated
+    with a cubic spline.
     """
 
     quadrature: GaussHermite = GaussHermite()
     lag_step: float = 0.01
     max_lag: float = 60.0
+    table_size: int = 2001
 
 
 class DMFTSolution(NamedTuple):
@@ -123,14 +127,28 @@ class DMFTSolution(NamedTuple):
     lyapunov_max: float
 
 
+def _correlation_table(f, q: float, options: DMFTOptions):
+    """Cubic spline of $C_f(\\Delta; q)$ on $[-q, q]$ (``table_size`` quadrature points)."""
+    deltas = np.linspace(-q, q, options.table_size)
+    values = np.concatenate(
+        [
+            pair_correlation(f, chunk, q, options.quadrature)
+            for chunk in np.array_split(deltas, max(1, len(deltas) // 256))
+        ]
+    )
+    return CubicSpline(deltas, values)
+
+
 def _autocorrelation(gain: float, q: float, options: DMFTOptions) -> np.ndarray:
     """$\\Delta$ on the grid $0, h, 2h, \\dots$, shot from $(q, 0)$ and cut at its minimum."""
     lags = np.arange(0.0, options.max_lag + options.lag_step / 2, options.lag_step)
     if q == 0:
         return np.zeros_like(lags)
 
+    c_phi = _correlation_table(_phi, q, options)
+
     def rhs(t, y):
-        return [y[1], y[0] - gain**2 * pair_correlation(_phi, y[0], q, options.quadrature)[0]]
+        return [y[1], y[0] - gain**2 * c_phi(y[0])]
 
     def minimum(t, y):
         return y[1]
@@ -182,16 +200,7 @@ def scs_dmft(
     delta = _autocorrelation(gain, q, options)
     h = options.lag_step
     # Symmetric grid tau in [-L, L]; Dirichlet ends.
-    half = (
-        np.concatenate(
-            [
-                pair_correlation(_dphi, chunk, q, options.quadrature)
-                for chunk in np.array_split(delta, max(1, len(delta) // 256))
-            ]
-        )
-        if q > 0
-        else np.ones_like(delta)
-    )
+    half = _correlation_table(_dphi, q, options)(delta) if q > 0 else np.ones_like(delta)
     c_dphi = np.concatenate([half[:0:-1], half])
     diagonal = 2.0 / h**2 + 1.0 - gain**2 * c_dphi
     off_diagonal = np.full(len(c_dphi) - 1, -1.0 / h**2)
