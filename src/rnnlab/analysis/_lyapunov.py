@@ -102,16 +102,22 @@ def _check_model(model) -> int:
     return model.state_size
 
 
-@eqx.filter_jit
-def _run(model, state0, frame0, args, dt, solver, qr_every, n_burn, n_tangent_burn, n_obs):
-    step, _ = step_map(model, dt=dt, solver=solver, args=args)
-    step_dt = 1.0 if isinstance(model, AbstractDiscreteModel) else dt
+def _burn_in(step, state0, n_burn: int, step_dt: float):
+    """Advance ``n_burn`` steps from t = 0; returns (t, state)."""
 
     def burn(i, carry):
         t, x = carry
         return t + step_dt, step(t, x)
 
-    t, state = jax.lax.fori_loop(0, n_burn, burn, (jnp.zeros((), state0.dtype), state0))
+    return jax.lax.fori_loop(0, n_burn, burn, (jnp.zeros((), state0.dtype), state0))
+
+
+@eqx.filter_jit
+def _run(model, state0, frame0, args, dt, solver, qr_every, n_burn, n_tangent_burn, n_obs):
+    step, _ = step_map(model, dt=dt, solver=solver, args=args)
+    step_dt = 1.0 if isinstance(model, AbstractDiscreteModel) else dt
+
+    t, state = _burn_in(step, state0, n_burn, step_dt)
 
     def tangent_step(carry, _):
         t, x, frame = carry
@@ -260,11 +266,7 @@ def _two_trajectory(model, state0, offset, args, dt, solver, n_burn, steps_per_r
         t, x, y = carry
         return (t + step_dt, step(t, x), step(t, y)), None
 
-    def burn(i, carry):
-        t, x = carry
-        return t + step_dt, step(t, x)
-
-    t, x = jax.lax.fori_loop(0, n_burn, burn, (jnp.zeros((), state0.dtype), state0))
+    t, x = _burn_in(step, state0, n_burn, step_dt)
 
     def renormalise(carry, _):
         carry, _ = jax.lax.scan(advance, carry, None, length=steps_per_renorm)
