@@ -92,7 +92,9 @@ def _optimise(model, starts, args, adam_steps, learning_rate, newton_steps, damp
         def body(carry, _):
             x, opt_state = carry
             grad = jax.grad(speed)(x)
-            updates, opt_state = optimiser.update(grad, opt_state)
+            # optax computes b**count with an int32 count, which strict promotion rejects.
+            with jax.numpy_dtype_promotion("standard"):
+                updates, opt_state = optimiser.update(grad, opt_state)
             return (optax.apply_updates(x, updates), opt_state), None
 
         (x, _), _ = jax.lax.scan(body, (x, optimiser.init(x)), None, length=adam_steps)

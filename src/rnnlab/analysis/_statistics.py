@@ -4,6 +4,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._errors import InvalidInputError
+
 
 def participation_ratio(trajectory) -> float:
     r"""Participation-ratio dimension $\mathrm{PR} = (\mathrm{tr}\,C)^2 / \mathrm{tr}(C^2)$.
@@ -16,7 +18,7 @@ def participation_ratio(trajectory) -> float:
     """
     x = np.asarray(trajectory, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"trajectory must be (time >= 2, dim); got shape {x.shape}")
+        raise InvalidInputError(f"trajectory must be (time >= 2, dim); got shape {x.shape}")
     x = x - x.mean(axis=0)
     # tr C and tr C^2 from the Gram matrix of the smaller side: same non-zero eigenvalues.
     gram = x @ x.T if x.shape[0] < x.shape[1] else x.T @ x

@@ -99,7 +99,10 @@ def self_consistent_variance(gain: float, quadrature: GaussHermite = GaussHermit
 class DMFTOptions:
     """Numerical options of :func:`scs_dmft`: quadrature, lag grid and tail length.
 
-    ``max_lag`` is in units of $\\tau$; the Schrodinger operator is built on
+    ``max_lag`` is in units of $\\tau$ and is a floor: the window is widened to 15
+    decay times $1/\\kappa$ of the tail, $\\kappa = \\sqrt{1 - g^2 E[\\phi']^2}$ (at most
+    ``max_window``), so that $\\Delta$ decays inside it even near the onset, where
+    $\\kappa \\to 0$. The Schrodinger operator is built on
     $[-\\mathrm{max\\_lag}, \\mathrm{max\\_lag}]$ with spacing ``lag_step``. Gaussian
     pair correlations are tabulated at ``table_size`` points of $[-q, q]$ and interpolated
     with a cubic spline.
@@ -108,6 +111,7 @@ class DMFTOptions:
     quadrature: GaussHermite = GaussHermite()
     lag_step: float = 0.01
     max_lag: float = 60.0
+    max_window: float = 5000.0
     table_size: int = 2001
 
 
@@ -139,9 +143,21 @@ def _correlation_table(f, q: float, options: DMFTOptions):
     return CubicSpline(deltas, values)
 
 
+def _tail_rate(gain: float, q: float, options: DMFTOptions) -> float:
+    """Decay rate of Delta at large lag: Delta'' = (1 - g^2 E[phi'(sqrt(q) z)]^2) Delta."""
+    slope = gaussian_mean(_dphi, q, options.quadrature)
+    return float(np.sqrt(max(1.0 - gain**2 * slope**2, 0.0)))
+
+
+def _window(gain: float, q: float, options: DMFTOptions) -> float:
+    rate = _tail_rate(gain, q, options) if q > 0 else 1.0
+    return float(min(max(options.max_lag, 15.0 / max(rate, 1e-12)), options.max_window))
+
+
 def _autocorrelation(gain: float, q: float, options: DMFTOptions) -> np.ndarray:
     """$\\Delta$ on the grid $0, h, 2h, \\dots$, shot from $(q, 0)$ and cut at its minimum."""
-    lags = np.arange(0.0, options.max_lag + options.lag_step / 2, options.lag_step)
+    window = _window(gain, q, options)
+    lags = np.arange(0.0, window + options.lag_step / 2, options.lag_step)
     if q == 0:
         return np.zeros_like(lags)
 
@@ -163,7 +179,7 @@ def _autocorrelation(gain: float, q: float, options: DMFTOptions) -> np.ndarray:
     crossing.direction = -1
     shot = solve_ivp(
         rhs,
-        (0.0, options.max_lag),
+        (0.0, window),
         [q * (1 - 1e-12), 0.0],
         method="DOP853",
         rtol=1e-12,
@@ -177,8 +193,7 @@ def _autocorrelation(gain: float, q: float, options: DMFTOptions) -> np.ndarray:
     delta[inside] = shot.sol(lags[inside])[0]
     # Beyond the cut, continue with the decay rate of the linearised equation at 0:
     # Delta'' = (1 - g^2 E[phi'(sqrt q z)]^2) Delta.
-    slope = gaussian_mean(_dphi, q, options.quadrature)
-    rate = np.sqrt(max(1.0 - gain**2 * slope**2, 0.0))
+    rate = _tail_rate(gain, q, options)
     end = shot.sol(cut)[0]
     delta[~inside] = max(end, 0.0) * np.exp(-rate * (lags[~inside] - cut))
     return delta
