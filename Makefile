@@ -12,8 +12,14 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
+# Chromium and its driver (Debian packages) for the report test in a real browser.
 setup-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium chromium-driver; \
+	fi
 
 ## Main job: set up and reproduce every registered experiment at quick sizes.
 reproduce: setup
@@ -33,3 +39,4 @@ test-slow: setup-test
 
 bench: setup
 	$(BIN)/python bench/lyapunov.py
+	$(BIN)/python bench/sweep.py

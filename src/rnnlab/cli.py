@@ -152,12 +152,89 @@ def cite(experiment_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
 
 
 @app.command()
-def report(directory: Annotated[Path, typer.Argument(metavar="DIR")]) -> None:
-    """(Re)build report.html of a run directory."""
-    from .report import rebuild_report
+def sweep(
+    experiment_id: Annotated[str, typer.Argument(metavar="ID", help="experiment id")],
+    grid: Annotated[
+        list[str],
+        typer.Option(help="grid axis: key=v1,v2,... or key=start:stop:num (repeatable)"),
+    ],
+    out: Annotated[Path, typer.Option(help="sweep directory (re-run to resume)")],
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes, same code path")] = False,
+    seed: Annotated[int | None, typer.Option(help="base seed (default: the config's)")] = None,
+    seeds: Annotated[int, typer.Option(help="replicates per grid point")] = 1,
+    assignments: Annotated[
+        list[str] | None, typer.Option("--set", help="fix a config field: key=value")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="local worker processes (default: number of cores)")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="run on a dask.distributed cluster: tcp://HOST:PORT")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="run failed cells again")
+    ] = False,
+) -> None:
+    """Run an experiment over a grid; resumable (finished cells are skipped)."""
+    from .experiments import get_experiment, parse_assignment
+    from .report import write_sweep_report
+    from .sweep import RichSweepProgress, make_executor, plan_sweep, run_sweep
 
+    overrides = dict(parse_assignment(a) for a in assignments or [])
+    plan = plan_sweep(
+        get_experiment(experiment_id),
+        grid,
+        quick=quick,
+        seed=seed,
+        overrides=overrides,
+        seeds=seeds,
+    )
+    executor = make_executor(workers, scheduler)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {str(out)!r} is a file; give a directory path")
+    _enable_numerics()
+    enabled = _progress().enabled
+    summary = run_sweep(
+        plan,
+        out,
+        executor,
+        retry_failed=retry_failed,
+        progress=RichSweepProgress() if enabled else None,
+    )
+    page = write_sweep_report(out)
+    typer.echo(
+        f"{experiment_id}: {summary.total} cells, {summary.ran} run, {summary.skipped} already "
+        f"finished, {summary.failed} failed ({summary.seconds:.1f} s on {executor.describe()})"
+        f" -> {summary.results}, {page}"
+    )
+    if summary.failed:
+        typer.echo(
+            f"rnnlab: {summary.failed} cell(s) failed (errors in {out / 'cells'}); "
+            "re-run with --retry-failed",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(metavar="DIR")],
+    metric: Annotated[
+        list[str] | None, typer.Option(help="sweeps: metric(s) to plot (default: all)")
+    ] = None,
+) -> None:
+    """(Re)build report.html of a run or sweep directory."""
+    from .report import rebuild_report, write_sweep_report
+
+    if (directory / "sweep.json").is_file():
+        typer.echo(str(write_sweep_report(directory, metric)))
+        return
+    if metric:
+        raise InvalidInputError("--metric applies to sweep directories (with sweep.json) only")
     if not (directory / "config.json").is_file():
-        raise InvalidInputError(f"{str(directory)!r} is not a run directory (no config.json)")
+        raise InvalidInputError(
+            f"{str(directory)!r} is not a run or sweep directory (no config.json, no sweep.json)"
+        )
     typer.echo(str(rebuild_report(directory)))
 
 

@@ -92,7 +92,9 @@ class Experiment:
             return self.config_type(**values)
         except pydantic.ValidationError as error:
             first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "config"
+            if not first["loc"]:  # a check across fields: its message names the values
+                raise InvalidInputError(f"invalid config: {first['msg']}") from None
+            where = ".".join(str(p) for p in first["loc"])
             raise InvalidInputError(
                 f"invalid value {first.get('input')!r} for {where}: {first['msg']}"
             ) from None
