@@ -1,5 +1,16 @@
 """Analyses that take any model's vector field or step map."""
 
+from ._degradation import classify_trajectory as classify_trajectory
+from ._degradation import dynamical_label as dynamical_label
+from ._degradation import henrici_departure as henrici_departure
+from ._degradation import leading_eigenvalue as leading_eigenvalue
+from ._degradation import oscillation_frequency as oscillation_frequency
+from ._degradation import prune_below as prune_below
+from ._degradation import prune_random as prune_random
+from ._degradation import prune_weakest as prune_weakest
+from ._degradation import pruning_mask as pruning_mask
+from ._degradation import spectral_label as spectral_label
+from ._degradation import spectrum_summary as spectrum_summary
 from ._fixed_points import FixedPointOptions as FixedPointOptions
 from ._fixed_points import FixedPoints as FixedPoints
 from ._fixed_points import classify_stability as classify_stability

@@ -1,0 +1,146 @@
+r"""The discrete-time tanh network of Elman (1990), as Keras' ``SimpleRNN`` + ``Dense``."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float
+
+from .._errors import InvalidInputError
+from .._types import Key, State
+from ._base import AbstractDiscreteModel
+from ._init import glorot_uniform, make_initialiser, scale_by_gain
+
+
+class ElmanRNN(AbstractDiscreteModel):
+    r"""Discrete-time tanh RNN with a linear read-out
+
+    $$h_t = \tanh(W h_{t-1} + U x_t + b), \qquad z_t = V h_t + c, \qquad h_{-1} = 0.$$
+
+    One step is one ``dt`` of a task (1 ms in the paper); the input at step $t$ reaches
+    the output at step $t$. Symbols and fields: $W$ = ``recurrent_weights`` (N x N),
+    $U$ = ``input_weights`` (N x I), $V$ = ``readout_weights`` (O x N), $c$ =
+    ``readout_bias`` (O,), $b$ = ``bias`` (N,) or ``None`` (no recurrent bias, the
+    paper's default).
+
+    Initialisation: $W$ = ``gain`` times the ``recurrent_init`` initialiser
+    (``orthogonal``, ``normal``, ``identity``, ``glorot_uniform``; see
+    :func:`rnnlab.models.make_initialiser`); $U$ and $V$ Glorot uniform; $c$, $b$ zero.
+
+    Where we differ from Keras: Keras multiplies row vectors, $h R$, so its kernel is
+    $R = W^\top$; spectra and magnitude pruning do not care, per-row masks do.
+
+    Example:
+        >>> net = ElmanRNN(2, 50, 1, key=jr.key(0))
+        >>> states, outputs = net.run(jnp.zeros((200, 2)))
+        >>> outputs.shape
+        (200, 1)
+
+    References: Elman, Cogn. Sci. 14, 179 (1990), DOI 10.1207/s15516709cog1402_1;
+    Jarne & Laje, arXiv:1906.01094.
+    """
+
+    recurrent_weights: Float[Array, "hidden hidden"]
+    input_weights: Float[Array, "hidden input"]
+    readout_weights: Float[Array, "output hidden"]
+    readout_bias: Float[Array, " output"]
+    bias: Float[Array, " hidden"] | None
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        *,
+        key: Key,
+        recurrent_init: str = "orthogonal",
+        gain: float = 1.0,
+        use_bias: bool = False,
+        dtype=jnp.float32,
+    ):
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("output_size", output_size),
+        ):
+            if not isinstance(value, int) or value <= 0:
+                raise InvalidInputError(f"{name}={value!r} must be a positive integer")
+        if not gain > 0:
+            raise InvalidInputError(f"gain={gain!r} must be > 0; the paper uses gain=1")
+        initialiser = make_initialiser(recurrent_init)
+        recurrent_key, input_key, readout_key = jr.split(key, 3)
+        self.recurrent_weights = scale_by_gain(
+            initialiser(recurrent_key, (hidden_size, hidden_size), dtype), gain
+        )
+        self.input_weights = glorot_uniform(input_key, (hidden_size, input_size), dtype)
+        self.readout_weights = glorot_uniform(readout_key, (output_size, hidden_size), dtype)
+        self.readout_bias = jnp.zeros((output_size,), dtype)
+        self.bias = jnp.zeros((hidden_size,), dtype) if use_bias else None
+
+    @property
+    def state_size(self) -> int:
+        return self.recurrent_weights.shape[0]
+
+    @property
+    def input_size(self) -> int:
+        """Number of input channels."""
+        return self.input_weights.shape[1]
+
+    def step(self, state: State, inputs: Array | None, *, key: Key | None = None) -> State:
+        """$h_t = \\tanh(W h_{t-1} + U x_t + b)$; ``inputs`` ``None`` means $x_t = 0$."""
+        drive = self.recurrent_weights @ state
+        if inputs is not None:
+            drive = drive + self.input_weights @ jnp.asarray(inputs, drive.dtype)
+        if self.bias is not None:
+            drive = drive + self.bias
+        return jnp.tanh(drive)
+
+    def readout(self, state: State) -> Float[Array, " output"]:
+        """Linear read-out $z = V h + c$."""
+        return self.readout_weights @ state + self.readout_bias
+
+    def run(
+        self,
+        inputs: Float[Array, "time input"],
+        *,
+        state0: State | None = None,
+    ) -> tuple[Float[Array, "time hidden"], Float[Array, "time output"]]:
+        """Run a whole input sequence with ``lax.scan``; returns ``(states, outputs)``.
+
+        ``state0`` defaults to zeros ($h_{-1} = 0$). Inputs are cast to the weights' dtype.
+        """
+        dtype = self.recurrent_weights.dtype
+        if state0 is None:
+            state0 = jnp.zeros((self.state_size,), dtype)
+
+        def body(state, x):
+            new = self.step(state, x)
+            return new, new
+
+        _, states = jax.lax.scan(body, state0, jnp.asarray(inputs, dtype))
+        outputs = states @ self.readout_weights.T + self.readout_bias
+        return states, outputs
+
+    def __call__(self, inputs: Float[Array, "time input"]) -> Float[Array, "time output"]:
+        """Outputs for an input sequence, from $h_{-1} = 0$."""
+        return self.run(inputs)[1]
+
+
+def stack_models(models: list[eqx.Module]) -> eqx.Module:
+    """Stack models of one structure into one with a leading ``member`` axis on each leaf.
+
+    The stacked model is what :func:`rnnlab.learning.train_bptt` trains (with ``vmap``);
+    members may come from different initialisers as long as the shapes agree.
+    """
+    if not models:
+        raise InvalidInputError("stack_models needs at least one model")
+    arrays = [eqx.filter(m, eqx.is_array) for m in models]
+    static = eqx.partition(models[0], eqx.is_array)[1]
+    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *arrays)
+    return eqx.combine(stacked, static)
+
+
+def unstack_model(models: eqx.Module, index: int) -> eqx.Module:
+    """Member ``index`` of a model stacked by :func:`stack_models`."""
+    arrays, static = eqx.partition(models, eqx.is_array)
+    return eqx.combine(jax.tree.map(lambda leaf: leaf[index], arrays), static)

@@ -1,0 +1,245 @@
+r"""What every temporal task provides: a frozen spec and a pure trial generator.
+
+A task is a frozen :class:`AbstractTask` (an ``eqx.Module`` whose fields are all static,
+so it is a pytree without leaves: pass it through ``jit`` and ``vmap`` freely) and the
+pure function :func:`sample_trial`. The trial length $T$ depends only on the spec, so
+
+    >>> batch = jax.vmap(lambda k: sample_trial(k, spec))(jr.split(key, 64))
+
+gives a batch of trials with a leading axis of 64.
+
+Times are in ms; one step is ``dt`` ms. Waveforms are built by comparing ``arange(T)``
+with onsets, so anything drawn per trial (the condition, a response jitter) may be traced.
+"""
+
+import abc
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, Int
+
+from .._errors import InvalidInputError
+from .._types import Key
+
+
+class Trial(NamedTuple):
+    """One trial: what the network sees, what it should answer and where it is scored.
+
+    ``inputs`` (time, input), ``targets`` (time, output), ``mask`` (time, output) with 1
+    where the squared error counts, ``condition`` the integer index of the trial's
+    condition (e.g. ``(A, B) = (1, 0)`` of a gate), so scores can be broken down per
+    condition and the noise-free target rebuilt; ``response_shift`` the response jitter
+    drawn for this trial, in steps.
+    """
+
+    inputs: Float[Array, "time input"]
+    targets: Float[Array, "time output"]
+    mask: Float[Array, "time output"]
+    condition: Int[Array, ""]
+    response_shift: Int[Array, ""] | int = 0
+
+
+def _steps(name: str, value: float, dt: float, *, allow_zero: bool = True) -> int:
+    """``value`` ms as a whole number of steps of ``dt`` ms, or a one-line error."""
+    steps = value / dt
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidInputError(
+            f"{name}={value!r} ms must be {'>= 0' if allow_zero else '> 0'}; e.g. {name}=20"
+        )
+    if abs(steps - round(steps)) > 1e-9:
+        raise InvalidInputError(
+            f"{name}={value!r} ms is not a multiple of dt={dt!r} ms; round it to a multiple of dt"
+        )
+    return int(round(steps))
+
+
+def window(num_steps: int, start, stop) -> Array:
+    """Boolean indicator of the steps ``start <= t < stop`` over ``arange(num_steps)``.
+
+    ``start`` and ``stop`` may be traced (per-trial onsets).
+    """
+    t = jnp.arange(num_steps, dtype=jnp.int32)
+    return (t >= jnp.asarray(start, jnp.int32)) & (t < jnp.asarray(stop, jnp.int32))
+
+
+def hann_smoothing(signal: Float[Array, " time"], length: int) -> Float[Array, " time"]:
+    """Convolve with a unit-sum Hann window of ``length`` points (``mode="same"``).
+
+    ``length`` 0 or 1 returns ``signal`` unchanged. The window is
+    $w_k = \\sin^2(\\pi (k+1)/(L+1))$, $k = 0..L-1$ (NumPy's ``hanning(L+2)`` without its
+    zero end points), normalised to sum 1, so a long pulse keeps its height.
+    """
+    if length <= 1:
+        return signal
+    k = jnp.arange(length, dtype=signal.dtype)
+    weights = jnp.sin(jnp.pi * (k + 1) / (length + 1)) ** 2
+    return jnp.convolve(signal, weights / jnp.sum(weights), mode="same")
+
+
+class AbstractTask(eqx.Module):
+    r"""Base of every task spec: the parameters shared by the whole family.
+
+    Fields (times in ms): ``dt`` step; ``pulse_width`` and ``pulse_amplitude`` of stimulus
+    pulses (0 on an absent channel); ``stimulus_onset``; ``response_delay`` $\Delta$ from
+    stimulus offset to response onset; ``tail`` after the response onset;
+    ``input_noise_std`` / ``target_noise_std`` i.i.d. Gaussian noise per step and
+    channel; ``baseline`` $y_0$ before the response and ``high_level`` $y_1$;
+    ``response_jitter``: the response onset is delayed by a whole number of steps drawn
+    uniformly in $[0, \text{jitter}]$ per trial (0 in the paper); ``settling`` the time
+    after a target change that the threshold accuracy ignores; ``dtype`` of the arrays.
+
+    Subclasses set their defaults, implement :meth:`num_steps`, :attr:`num_inputs`,
+    :attr:`num_outputs`, :attr:`num_conditions`, :meth:`clean_trial` and :meth:`score`,
+    and validate in ``__check_init__`` (call :meth:`_check_shared`).
+    """
+
+    dt: float = eqx.field(static=True, default=1.0)
+    pulse_width: float = eqx.field(static=True, default=20.0)
+    pulse_amplitude: float = eqx.field(static=True, default=1.0)
+    stimulus_onset: float = eqx.field(static=True, default=30.0)
+    response_delay: float = eqx.field(static=True, default=20.0)
+    tail: float = eqx.field(static=True, default=130.0)
+    input_noise_std: float = eqx.field(static=True, default=0.1)
+    target_noise_std: float = eqx.field(static=True, default=0.0)
+    baseline: float = eqx.field(static=True, default=0.01)
+    high_level: float = eqx.field(static=True, default=1.0)
+    response_jitter: float = eqx.field(static=True, default=0.0)
+    settling: float = eqx.field(static=True, default=10.0)
+    dtype: type = eqx.field(static=True, default=jnp.float32)
+
+    def _check_shared(self) -> None:
+        if not self.dt > 0:
+            raise InvalidInputError(f"dt={self.dt!r} ms must be > 0; the paper uses dt=1")
+        _steps("pulse_width", self.pulse_width, self.dt, allow_zero=False)
+        _steps("stimulus_onset", self.stimulus_onset, self.dt)
+        _steps("response_delay", self.response_delay, self.dt)
+        _steps("tail", self.tail, self.dt)
+        _steps("response_jitter", self.response_jitter, self.dt)
+        _steps("settling", self.settling, self.dt)
+        for name in ("input_noise_std", "target_noise_std"):
+            if getattr(self, name) < 0:
+                raise InvalidInputError(f"{name}={getattr(self, name)!r} must be >= 0")
+
+    def steps(self, name: str) -> int:
+        """The field ``name`` (ms) in steps."""
+        return _steps(name, getattr(self, name), self.dt)
+
+    @property
+    def threshold(self) -> float:
+        """Decision threshold $\\theta = (y_0 + y_1)/2$ of the level accuracy."""
+        return 0.5 * (self.baseline + self.high_level)
+
+    @property
+    @abc.abstractmethod
+    def num_steps(self) -> int:
+        """Trial length $T$ in steps (depends only on the spec)."""
+
+    @property
+    @abc.abstractmethod
+    def num_inputs(self) -> int:
+        """Input channels."""
+
+    @property
+    @abc.abstractmethod
+    def num_outputs(self) -> int:
+        """Output channels."""
+
+    @property
+    @abc.abstractmethod
+    def num_conditions(self) -> int:
+        """Number of distinct conditions; ``condition`` is drawn in ``range`` of it."""
+
+    @abc.abstractmethod
+    def clean_trial(self, condition: Int[Array, ""], jitter: Int[Array, ""]) -> Trial:
+        """Noise-free trial of ``condition`` with the response delayed by ``jitter`` steps."""
+
+    @abc.abstractmethod
+    def score(self, outputs: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
+        """Threshold accuracy of ``outputs`` on ``trial``: the fraction of correct windows."""
+
+    def _jitter_steps(self) -> int:
+        return self.steps("response_jitter")
+
+
+def sample_trial(key: Key, spec: AbstractTask, *, condition=None) -> Trial:
+    """Draw one trial of ``spec``: a uniform condition unless given, then noise.
+
+    Pure and vmappable over ``key`` (and ``condition``); ``jit`` with ``spec`` as an
+    argument works because a spec has no array leaves.
+
+    Example:
+        >>> from rnnlab.tasks import AndTask
+        >>> trial = sample_trial(jr.key(0), AndTask())
+        >>> trial.inputs.shape, trial.targets.shape
+        ((200, 2), (200, 1))
+    """
+    condition_key, jitter_key, input_key, target_key = jr.split(key, 4)
+    if condition is None:
+        condition = jr.randint(condition_key, (), 0, spec.num_conditions, dtype=jnp.int32)
+    condition = jnp.asarray(condition, dtype=jnp.int32)
+    max_jitter = spec._jitter_steps()
+    jitter = (
+        jr.randint(jitter_key, (), 0, max_jitter + 1, dtype=jnp.int32)
+        if max_jitter
+        else jnp.zeros((), jnp.int32)
+    )
+    clean = spec.clean_trial(condition, jitter)
+    inputs, targets = clean.inputs, clean.targets
+    if spec.input_noise_std:
+        inputs = inputs + spec.input_noise_std * jr.normal(input_key, inputs.shape, inputs.dtype)
+    if spec.target_noise_std:
+        targets = targets + spec.target_noise_std * jr.normal(
+            target_key, targets.shape, targets.dtype
+        )
+    return Trial(inputs, targets, clean.mask, condition, jitter)
+
+
+def sample_batch(key: Key, spec: AbstractTask, batch_size: int) -> Trial:
+    """``batch_size`` trials at once (``vmap`` of :func:`sample_trial`)."""
+    return jax.vmap(lambda k: sample_trial(k, spec))(jr.split(key, batch_size))
+
+
+def all_conditions(key: Key, spec: AbstractTask) -> Trial:
+    """One trial per condition, in condition order (for per-condition evaluation)."""
+    conditions = jnp.arange(spec.num_conditions, dtype=jnp.int32)
+    keys = jr.split(key, spec.num_conditions)
+    return jax.vmap(lambda k, c: sample_trial(k, spec, condition=c))(keys, conditions)
+
+
+def level_window_accuracy(
+    outputs: Float[Array, "time output"],
+    clean_targets: Float[Array, "time output"],
+    windows: list[tuple],
+    threshold: float,
+) -> Float[Array, ""]:
+    """Fraction of ``windows`` ``(start, stop)`` where mean(z) is on the target's side of θ.
+
+    The target level of a window is the mean clean target over it; the window is correct
+    when ``sign(mean_W z - θ) == sign(level - θ)`` (a sign test, output channel 0).
+    """
+    num_steps = outputs.shape[0]
+    clean_targets = clean_targets.astype(outputs.dtype)
+    correct = []
+    for start, stop in windows:
+        inside = window(num_steps, start, stop).astype(outputs.dtype)
+        count = jnp.maximum(jnp.sum(inside), 1.0)
+        mean_output = jnp.sum(inside * outputs[:, 0]) / count
+        level = jnp.sum(inside * clean_targets[:, 0]) / count
+        correct.append((mean_output > threshold) == (level > threshold))
+    return jnp.mean(jnp.stack(correct).astype(outputs.dtype))
+
+
+def trial_distance(
+    outputs: Float[Array, "time output"], targets: Float[Array, "time output"]
+) -> Float[Array, ""]:
+    r"""The paper's distance between output and target over one trial.
+
+    $$d = \lVert z - y \rVert_2 = \Big(\sum_t \sum_k (z_{tk} - y_{tk})^2\Big)^{1/2}.$$
+
+    Over every step of one trial; it grows like $\sqrt{T}$ at a fixed per-step error
+    (at $T = 200$, $d = 1$ is an RMS error of 0.071 per step).
+    """
+    return jnp.sqrt(jnp.sum((outputs - targets) ** 2))

@@ -1,0 +1,131 @@
+"""BPTT: masked MSE by hand; AND and flip-flop solved; exact resume; divergence status."""
+
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.learning import BPTTOptions, evaluate_members, masked_mse, train_bptt
+from rnnlab.models import ElmanRNN, stack_models
+from rnnlab.tasks import AndTask, FlipFlopTask, sample_batch
+
+
+def test_masked_mse_by_hand(key):
+    net = ElmanRNN(2, 5, 1, key=key, dtype=jnp.float64)
+    trials = sample_batch(key, AndTask(tail=10), 3)
+    mask = np.ones((3, 80, 1))
+    mask[:, :40] = 0.0
+    trials = trials._replace(mask=jnp.asarray(mask, jnp.float32))
+    outputs = np.array([np.asarray(net(x)) for x in trials.inputs])
+    expected = np.sum(mask * (outputs - np.asarray(trials.targets)) ** 2) / mask.sum()
+    assert float(masked_mse(net, trials)) == pytest.approx(expected, rel=1e-6)
+
+
+def small_members(task, count, hidden=32, init="orthogonal"):
+    return stack_models(
+        [
+            ElmanRNN(task.num_inputs, hidden, 1, key=jr.key(i), recurrent_init=init)
+            for i in range(count)
+        ]
+    )
+
+
+def test_trained_network_solves_and():
+    task = AndTask(tail=30)  # T = 100
+    options = BPTTOptions(
+        learning_rate=3e-3,
+        num_trials=1024,
+        batch_size=64,
+        max_epochs=40,
+        loss_threshold=2e-3,
+        clip_norm=1.0,
+    )
+    result = train_bptt(small_members(task, 1), task, key=jr.key(0), options=options)
+    assert result.status == ["converged"]
+    scores = evaluate_members(result.models, task, key=jr.key(1), num_trials=200)
+    assert scores["solved"].all(), scores
+    assert scores["distance"][0] < 1.0
+
+
+def test_trained_network_solves_flipflop():
+    task = FlipFlopTask(num_pulses=3, pulse_interval=60, stimulus_onset=20, tail=40)  # T = 220
+    options = BPTTOptions(
+        learning_rate=3e-3,
+        num_trials=1024,
+        batch_size=64,
+        max_epochs=40,
+        loss_threshold=0.03,
+        clip_norm=1.0,
+    )
+    result = train_bptt(small_members(task, 1), task, key=jr.key(0), options=options)
+    scores = evaluate_members(result.models, task, key=jr.key(1), num_trials=200)
+    assert scores["solved"].all(), (result.status, result.losses[-1], scores)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_checkpoint_resume_is_exact(tmp_path):
+    task = AndTask(tail=10)
+    members = small_members(task, 2, hidden=6, init="normal")
+    options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=4, loss_threshold=None)
+    reference = train_bptt(members, task, key=jr.key(3), options=options)
+
+    def kill_after_two(epoch, losses):
+        if epoch == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_bptt(
+            members,
+            task,
+            key=jr.key(3),
+            options=options,
+            checkpoint_dir=tmp_path,
+            on_epoch_end=kill_after_two,
+        )
+    assert not (tmp_path / "bptt_checkpoint.eqx.tmp").exists()
+    resumed = train_bptt(members, task, key=jr.key(3), options=options, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from == 2
+    assert resumed.status == reference.status == ["max_epochs_reached"] * 2
+    for a, b in zip(
+        jax.tree.leaves(reference.models), jax.tree.leaves(resumed.models), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(resumed.losses, reference.losses)
+    # the same directory with another key is refused, not silently resumed
+    with pytest.raises(rnnlab.InvalidInputError, match="different run"):
+        train_bptt(members, task, key=jr.key(4), options=options, checkpoint_dir=tmp_path)
+
+
+def test_divergence_is_a_status_or_an_error():
+    task = AndTask(tail=10)
+    members = small_members(task, 2, hidden=6)
+    options = BPTTOptions(learning_rate=1e30, num_trials=64, batch_size=32, max_epochs=3)
+    result = train_bptt(members, task, key=jr.key(0), options=options)
+    assert result.status == ["diverged", "diverged"]
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(result.models))
+    with pytest.raises(rnnlab.DivergenceError, match="lower learning_rate"):
+        train_bptt(members, task, key=jr.key(0), options=options, throw=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+        ({"learning_rate": float("inf")}, "learning_rate=inf"),
+        ({"batch_size": 100, "num_trials": 10}, "batch_size=100"),
+        ({"clip_norm": 0.0}, "clip_norm=0.0"),
+    ],
+)
+def test_bad_options(fields, fragment):
+    with pytest.raises(rnnlab.InvalidInputError, match=fragment):
+        BPTTOptions(**fields)
+
+
+def test_unstacked_models_are_refused(key):
+    with pytest.raises(rnnlab.InvalidInputError, match="stack"):
+        train_bptt(ElmanRNN(2, 4, 1, key=key), AndTask(), key=key)

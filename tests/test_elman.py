@@ -1,0 +1,126 @@
+"""ElmanRNN against hand-written NumPy; initialisers; fixed points vs eigenvalues."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+import rnnlab
+from rnnlab.analysis import FixedPointOptions, find_fixed_points, jacobian_eigenvalues
+from rnnlab.models import (
+    ElmanRNN,
+    glorot_uniform,
+    identity,
+    make_initialiser,
+    orthogonal,
+    random_normal,
+    stack_models,
+    unstack_model,
+)
+
+
+def numpy_run(net, inputs):
+    w, u = np.asarray(net.recurrent_weights), np.asarray(net.input_weights)
+    v, c = np.asarray(net.readout_weights), np.asarray(net.readout_bias)
+    b = 0.0 if net.bias is None else np.asarray(net.bias)
+    h = np.zeros(w.shape[0])
+    states = []
+    for x in np.asarray(inputs):
+        h = np.tanh(w @ h + u @ x + b)
+        states.append(h)
+    states = np.array(states)
+    return states, states @ v.T + c
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_run_matches_numpy(key, use_bias):
+    net_key, input_key, bias_key = jr.split(key, 3)
+    net = ElmanRNN(2, 16, 3, key=net_key, use_bias=use_bias, dtype=jnp.float64)
+    if use_bias:
+        net = eqx.tree_at(lambda n: n.bias, net, 0.3 * jr.normal(bias_key, (16,)))
+    inputs = jr.normal(input_key, (40, 2))
+    states, outputs = net.run(inputs)
+    expected_states, expected_outputs = numpy_run(net, inputs)
+    np.testing.assert_allclose(np.asarray(states), expected_states, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(outputs), expected_outputs, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(net(inputs)), expected_outputs, rtol=1e-12, atol=1e-14)
+
+
+def test_contract_jit_vmap_grad_serialise(key, tmp_path):
+    nets = stack_models([ElmanRNN(2, 8, 1, key=k, dtype=jnp.float64) for k in jr.split(key, 3)])
+    inputs = jr.normal(key, (3, 20, 2))
+    outputs = eqx.filter_jit(eqx.filter_vmap(lambda n, x: n(x)))(nets, inputs)
+    for i in range(3):
+        np.testing.assert_allclose(
+            np.asarray(outputs[i]), np.asarray(unstack_model(nets, i)(inputs[i])), rtol=1e-12
+        )
+    grads = eqx.filter_grad(lambda n: jnp.sum(n(inputs[0]) ** 2))(unstack_model(nets, 0))
+    assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
+    path = tmp_path / "net.eqx"
+    eqx.tree_serialise_leaves(path, nets)
+    loaded = eqx.tree_deserialise_leaves(path, nets)
+    for a, b in zip(jax.tree.leaves(nets), jax.tree.leaves(loaded), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_orthogonal_is_orthogonal_with_unit_spectrum(key):
+    w = np.asarray(orthogonal(key, (60, 60)))
+    np.testing.assert_allclose(w.T @ w, np.eye(60), atol=1e-12)
+    np.testing.assert_allclose(np.abs(np.linalg.eigvals(w)), 1.0, atol=1e-10)
+    tall = np.asarray(orthogonal(key, (30, 10)))
+    np.testing.assert_allclose(tall.T @ tall, np.eye(10), atol=1e-12)
+    wide = np.asarray(orthogonal(key, (10, 30)))
+    np.testing.assert_allclose(wide @ wide.T, np.eye(10), atol=1e-12)
+
+
+def test_other_initialisers(key):
+    n = 400
+    normal = np.asarray(random_normal(key, (n, n)))
+    assert abs(normal.std() * np.sqrt(n) - 1.0) < 0.01
+    assert np.max(np.abs(np.linalg.eigvals(normal))) < 1.1  # circular law, radius 1
+    limit = np.sqrt(6 / (2 + 50))
+    glorot = np.asarray(glorot_uniform(key, (50, 2)))
+    assert np.all(np.abs(glorot) <= limit) and np.abs(glorot).max() > 0.8 * limit
+    np.testing.assert_array_equal(np.asarray(identity(key, (5, 5))), np.eye(5))
+    assert make_initialiser("normal") is random_normal
+    net = ElmanRNN(1, 6, 1, key=key, recurrent_init="identity", gain=0.9, dtype=jnp.float64)
+    np.testing.assert_allclose(np.asarray(net.recurrent_weights), 0.9 * np.eye(6))
+
+
+def test_bad_input_is_one_line():
+    with pytest.raises(rnnlab.InvalidInputError, match="'xavier' is unknown; choose one of"):
+        make_initialiser("xavier")
+    with pytest.raises(rnnlab.InvalidInputError, match="hidden_size=0"):
+        ElmanRNN(2, 0, 1, key=jr.key(0))
+    with pytest.raises(rnnlab.InvalidInputError, match="gain=-1"):
+        ElmanRNN(2, 4, 1, key=jr.key(0), gain=-1.0)
+
+
+def assert_same_multiset(actual, expected, atol):
+    distance = np.abs(np.asarray(actual)[:, None] - np.asarray(expected)[None, :])
+    rows, cols = linear_sum_assignment(distance)
+    assert np.max(distance[rows, cols]) < atol
+
+
+@pytest.mark.parametrize(("gain", "stability"), [(0.6, "stable"), (1.4, "unstable")])
+def test_fixed_point_and_eigenvalue_analyses_agree_at_the_linear_origin(key, gain, stability):
+    """Near the origin tanh(W h) = W h, so the origin is a fixed point with Jacobian W."""
+    n = 8
+    net = ElmanRNN(1, n, 1, key=key, gain=gain, dtype=jnp.float64)
+    weights = np.asarray(net.recurrent_weights)
+    starts = 1e-3 * jr.normal(key, (4, n))
+    found = find_fixed_points(
+        net, starts, options=FixedPointOptions(adam_steps=200, newton_steps=30)
+    )
+    assert found.points.shape[0] >= 1
+    origin = np.argmin(np.linalg.norm(found.points, axis=1))
+    np.testing.assert_allclose(found.points[origin], 0.0, atol=1e-8)
+    assert found.stability[origin] == stability
+    assert_same_multiset(found.eigenvalues[origin], np.linalg.eigvals(weights), 1e-8)
+    assert_same_multiset(
+        jacobian_eigenvalues(net, jnp.zeros(n)), np.linalg.eigvals(weights), 1e-10
+    )
+    assert found.num_unstable[origin] == (n if gain > 1 else 0)
