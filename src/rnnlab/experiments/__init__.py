@@ -7,9 +7,13 @@ from ._base import Results as Results
 from ._base import SilentProgress as SilentProgress
 from ._base import parse_assignment as parse_assignment
 from ._chaos_onset import EXPERIMENT as _CHAOS_ONSET
+from ._chaotic_memories import EXPERIMENT as _CHAOTIC_MEMORIES
 from ._rundir import run_experiment as run_experiment
+from ._temporal_tasks import EXPERIMENT as _TEMPORAL_TASKS
 
-REGISTRY: dict[str, Experiment] = {e.id: e for e in (_CHAOS_ONSET,)}
+REGISTRY: dict[str, Experiment] = {
+    e.id: e for e in (_CHAOS_ONSET, _TEMPORAL_TASKS, _CHAOTIC_MEMORIES)
+}
 
 
 def get_experiment(experiment_id: str) -> Experiment:
