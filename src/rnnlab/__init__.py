@@ -5,8 +5,10 @@ Importing rnnlab has no side effects. Numerics that need float64 ask for it expl
 """
 
 from . import analysis as analysis
+from . import learning as learning
 from . import models as models
 from . import systems as systems
+from . import tasks as tasks
 from . import theory as theory
 from ._errors import DivergenceError as DivergenceError
 from ._errors import InvalidInputError as InvalidInputError
