@@ -103,18 +103,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=16, help="cells of the CPU-bound sweep")
     parser.add_argument("--trivial", type=int, default=200, help="cells of the overhead sweep")
+    parser.add_argument(
+        "--t-obs", type=float, default=2000.0, help="observation time of each CPU-bound cell"
+    )
     args = parser.parse_args()
     import jax
 
     jax.config.update("jax_enable_x64", True)
     gains = [f"{1.5 + 0.05 * i:.2f}" for i in range(args.cells)]
-    grid = [f"gain={','.join(gains)}"]
-    figures: dict = {"cells": args.cells, "trivial_cells": args.trivial}
+    grid = [f"gain={','.join(gains)}", f"t_obs={args.t_obs}"]
+    figures: dict = {"cells": args.cells, "trivial_cells": args.trivial, "t_obs": args.t_obs}
     figures["plain_loop_s"] = _plain_loop(LYAPUNOV, grid)
     for workers in (1, 2):
         figures[f"workers{workers}_s"] = _sweep(LYAPUNOV, grid, workers)
         figures[f"workers{workers}_startup_s"] = _sweep(
-            LYAPUNOV, [f"gain={','.join(gains[:workers])}"], workers
+            LYAPUNOV, [f"gain={','.join(gains[:workers])}", f"t_obs={args.t_obs}"], workers
         )
     t1, t2 = figures["workers1_s"], figures["workers2_s"]
     figures["efficiency"] = t1 / (2 * t2)
@@ -135,7 +138,7 @@ def main() -> None:
         ("one cell per worker, 1 worker (start-up)", figures["workers1_startup_s"]),
         ("one cell per worker, 2 workers (start-up)", figures["workers2_startup_s"]),
     ]
-    print(f"{args.cells} cells of lambda_max, RateRNN(100), t_obs=300, RK4 dt=0.1")
+    print(f"{args.cells} cells of lambda_max, RateRNN(100), t_obs={args.t_obs:g}, RK4 dt=0.1")
     for name, seconds in rows:
         print(f"  {name:40s} {seconds:8.2f} s")
     print(f"  parallel efficiency (2 workers)          {figures['efficiency']:8.2f}")

@@ -10,8 +10,17 @@ of the weakest recurrent weights.
 NOT networks train a recurrent bias from 0, as the authors' NOT network did.
 
 Where we differ from the paper (quick and default modes alike): Adam at a larger learning
-rate with clipping (3e-3, clip 1) instead of 1e-4 with Keras' decay, fewer trials per
+rate with clipping (1e-3, clip 1) instead of 1e-4 with Keras' decay, fewer trials per
 epoch, and shorter task layouts in ``--quick``; compare ratios, not absolute distances.
+At 3e-3 the loss of many networks jumped back up mid-training; in quick layouts (N = 32,
+24 epochs, 3 networks per initialisation) 1 of 6 flip-flop and 5 of 6 XOR networks were
+solved at 3e-3 with 512 trials per epoch, 5 of 6 and 6 of 6 at 1e-3 with 1024.
+
+``--quick`` also trains NOT without input noise (the authors' paper copy; their root
+generator adds 0.1): with no cue, a NOT network times its switch to "high" by a slow
+escape from the origin driven by its small bias, which noise of 0.1 per step swamps
+(measured likewise: 5 of 6 networks solved noise-free, 2 of 6 with noise), and relaxes the
+early-stopping thresholds 10x, since ~400 updates rarely reach the authors' values.
 """
 
 from pathlib import Path
@@ -59,7 +68,7 @@ class TemporalTasksConfig(ExperimentConfig):
     )
     hidden_size: int = pydantic.Field(50, gt=0, description="N, units per network")
     members_per_init: int = pydantic.Field(20, gt=0, description="networks per (task, init)")
-    learning_rate: float = pydantic.Field(3e-3, gt=0)
+    learning_rate: float = pydantic.Field(1e-3, gt=0)
     clip_norm: float | None = pydantic.Field(1.0, description="clip by global norm; None: off")
     num_trials: int = pydantic.Field(2048, gt=0, description="training trials per epoch")
     batch_size: int = pydantic.Field(64, gt=0)
@@ -97,16 +106,16 @@ class TemporalTasksConfig(ExperimentConfig):
 QUICK = {
     "hidden_size": 32,
     "members_per_init": 1,
-    "num_trials": 512,
+    "num_trials": 1024,
     "max_epochs": 24,
-    "loss_threshold_scale": 4.0,
+    "loss_threshold_scale": 10.0,
     "eval_trials": 64,
     "pruning_fractions": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4],
     "task_fields": {
         "and": {"tail": 30},
         "or": {"tail": 30},
         "xor": {"tail": 30},
-        "not": {"tail": 30},
+        "not": {"tail": 30, "input_noise_std": 0.0},
         "flipflop": {"num_pulses": 3, "pulse_interval": 60, "stimulus_onset": 20, "tail": 40},
         "oscillation": {
             "stimulus_onset": 20,
