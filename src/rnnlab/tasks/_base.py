@@ -128,6 +128,13 @@ class AbstractTask(eqx.Module):
         return _steps(name, getattr(self, name), self.dt)
 
     @property
+    def response_onset(self) -> int:
+        """First step of the response (without jitter): onset + pulse width + delay."""
+        return (
+            self.steps("stimulus_onset") + self.steps("pulse_width") + self.steps("response_delay")
+        )
+
+    @property
     def threshold(self) -> float:
         """Decision threshold $\\theta = (y_0 + y_1)/2$ of the level accuracy."""
         return 0.5 * (self.baseline + self.high_level)

@@ -81,13 +81,6 @@ class IntervalTask(AbstractTask):
         return 2
 
     @property
-    def response_onset(self) -> int:
-        """First step of the target bump (without jitter)."""
-        return (
-            self.steps("stimulus_onset") + self.steps("pulse_width") + self.steps("response_delay")
-        )
-
-    @property
     def num_steps(self) -> int:
         return self.steps("trial_length")
 

@@ -50,13 +50,6 @@ class AbstractGateTask(AbstractTask):
         return 2**self.num_inputs
 
     @property
-    def response_onset(self) -> int:
-        """First step of the response (without jitter)."""
-        return (
-            self.steps("stimulus_onset") + self.steps("pulse_width") + self.steps("response_delay")
-        )
-
-    @property
     def num_steps(self) -> int:
         return self.response_onset + self.steps("tail")
 

@@ -79,13 +79,6 @@ class OscillationTask(AbstractTask):
         return 2
 
     @property
-    def response_onset(self) -> int:
-        """First step of the oscillation (without jitter)."""
-        return (
-            self.steps("stimulus_onset") + self.steps("pulse_width") + self.steps("response_delay")
-        )
-
-    @property
     def num_steps(self) -> int:
         return self.response_onset + self.steps("oscillation_duration") + self.steps("tail")
 
