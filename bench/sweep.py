@@ -101,10 +101,10 @@ def _plain_loop(experiment, grid) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=16, help="cells of the CPU-bound sweep")
+    parser.add_argument("--cells", type=int, default=32, help="cells of the CPU-bound sweep")
     parser.add_argument("--trivial", type=int, default=200, help="cells of the overhead sweep")
     parser.add_argument(
-        "--t-obs", type=float, default=2000.0, help="observation time of each CPU-bound cell"
+        "--t-obs", type=float, default=10000.0, help="observation time of each CPU-bound cell"
     )
     args = parser.parse_args()
     import jax

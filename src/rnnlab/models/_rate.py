@@ -2,7 +2,6 @@
 
 from collections.abc import Callable
 
-import equinox as eqx
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float
@@ -41,8 +40,9 @@ class RateRNN(AbstractContinuousModel):
     recurrent_weights: Float[Array, "hidden hidden"]
     input_weights: Float[Array, "hidden input"] | None
     readout_weights: Float[Array, "output hidden"] | None
-    tau: float = eqx.field(static=True)
-    gain: float = eqx.field(static=True)
+    # Arrays, not static fields: a sweep over gain or tau reuses one compiled program.
+    tau: Float[Array, ""]
+    gain: Float[Array, ""]
 
     def __init__(
         self,
@@ -79,8 +79,8 @@ class RateRNN(AbstractContinuousModel):
         self.readout_weights = (
             random_normal(readout_key, (output_size, hidden_size), dtype) if output_size else None
         )
-        self.tau = float(tau)
-        self.gain = float(gain)
+        self.tau = jnp.asarray(tau, dtype)
+        self.gain = jnp.asarray(gain, dtype)
 
     @property
     def state_size(self) -> int:
