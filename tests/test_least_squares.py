@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from rnnlab import InvalidInputError
+from rnnlab._memory import PeakMemory
 from rnnlab.learning import least_squares, streaming_least_squares
 
 
@@ -108,12 +109,6 @@ def test_bad_input():
         least_squares(np.array([[1.0], [np.nan]]), np.ones(2))
 
 
-def _peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 @pytest.mark.slow
 def test_paper_scale_memory():
     """450 + 3 columns, 800 000 samples (2.9 GB as one float64 matrix): peak RSS < 2 GB."""
@@ -128,8 +123,10 @@ def test_paper_scale_memory():
         data = jr.normal(key, (10_000, 453), jnp.float64)
         return solver.update(state, data[:, :450], data[:, 450:])
 
-    for i in range(80):
-        state = chunk(state, jr.key(i))
-    solution = solver.finalise(state)
+    with PeakMemory() as memory:
+        for i in range(80):
+            state = chunk(state, jr.key(i))
+        solution = solver.finalise(state)
     assert int(solution.num_samples) == 800_000
-    assert _peak_rss_mb() < 2000
+    print(f"peak {memory.peak_mb:.0f} MiB (+{memory.increase_mb:.0f} MiB)")
+    assert memory.peak_mb < 2000

@@ -160,6 +160,14 @@ def test_readout_pairs_state_k_with_input_k_and_reproduces_the_input(small):
     assert float(fit.rms_error) == pytest.approx(
         np.sqrt(np.mean((prediction - inputs) ** 2)), rel=1e-6
     )
+    # Another cutoff from the same factor equals lstsq at that cutoff.
+    loose = fit.resolve(rcond=1e-4)
+    reference, *_ = np.linalg.lstsq(states, inputs, rcond=1e-4)
+    error = np.linalg.norm(np.asarray(loose.weights) - reference.T) / np.linalg.norm(reference)
+    assert error < 1e-6 and int(loose.rank) < int(fit.solution.rank)
+    # Same inputs, same bits.
+    again = fit_readout(small, source, examples, options=options)
+    np.testing.assert_array_equal(np.asarray(again.weights), np.asarray(fit.weights))
 
 
 def test_bad_input(small):

@@ -31,7 +31,6 @@ value (its distances are ``inf``, written as ``null``); ``run`` does not raise f
 """
 
 import math
-import resource
 from pathlib import Path
 
 import equinox as eqx
@@ -43,7 +42,8 @@ import pydantic
 from jaxtyping import Array
 from scipy.spatial import ConvexHull, cKDTree
 
-from .._errors import DivergenceError
+from .._blas import single_blas_thread
+from .._memory import PeakMemory
 from ..analysis import (
     FixedPointOptions,
     LyapunovOptions,
@@ -51,8 +51,7 @@ from ..analysis import (
     jacobian_eigenvalues,
     lyapunov_spectrum,
 )
-from ..learning import streaming_least_squares
-from ..learning._readout import _drive
+from ..learning import ReadoutOptions, fit_readout
 from ..models import (
     ControlledReservoir,
     DrivenReservoir,
@@ -282,7 +281,9 @@ METRICS = {
     "forecast.valid_time_lyapunov": "median valid prediction time (e > 0.4) in Lyapunov "
     "times, translate readout at c = 0, censored at forecast_time",
     "forecast.valid_time": "the same in time units",
-    "train.peak_memory_mb": "peak resident memory of the process after all training (MB)",
+    "train.peak_memory_mb": "peak resident memory of the process during training (MiB; "
+    "the kernel's high-water mark, reset when training starts; rnnlab._memory)",
+    "train.memory_increase_mb": "that peak minus the resident memory when training started",
     "train.rank.<readout>": "effective rank of the readout solve",
     "train.rms_error.<readout>": "root-mean-square training error of W r",
     "reference.<quantity>_truth": "truth vs truth control: a second Lorenz reference scored "
@@ -321,45 +322,21 @@ def _lorenz_start(config, key) -> Array:
 
 
 def _fit(config, reservoir, source, examples, rconds, advance):
-    """Drive the examples back to back and fold the states into one TSQR factor; solve it
-    at every cutoff in ``rconds`` (the factor does not depend on the cutoff).
-
-    Same drive as :func:`rnnlab.learning.fit_readout` (its chunked step function), kept
-    here so that one drive serves several cutoffs. Returns (solutions, final states).
-    """
-    check_step_size(reservoir.rate, config.dt, "rk4")
-    n, m = reservoir.state_size, reservoir.input_size
-    driven = DrivenReservoir(reservoir, source)
-    solvers = [streaming_least_squares(n, m, rcond=rc) for rc in rconds]
-    lsq_state = solvers[0].init()
-    r = jnp.zeros(n, jnp.float64)
-    finals = []
-    for i in range(examples.num_examples):
-        control = examples.controls[i]
-        state = jnp.concatenate([examples.initial_states[i], r])
-        for time, accumulate in ((config.washout, False), (config.train_time, True)):
-            steps, done = round(time / config.dt), 0
-            while done < steps:
-                length = min(config.chunk_steps, steps - done)
-                state, lsq_state, finite = _drive(
-                    driven,
-                    state,
-                    control,
-                    lsq_state,
-                    solvers[0].update,
-                    config.dt,
-                    "rk4",
-                    length,
-                    accumulate,
-                    config.sample_every,
-                )
-                if not bool(finite):
-                    raise DivergenceError(f"training drive diverged in example {i}")
-                done += length
-                advance(length)
-        r = driven.split(state)[1]
-        finals.append(r)
-    return [solver.finalise(lsq_state) for solver in solvers], jnp.stack(finals)
+    """Drive the examples back to back (:func:`rnnlab.learning.fit_readout`) and solve the
+    one TSQR factor at every cutoff in ``rconds``: the factor does not depend on the
+    cutoff. Returns (solutions in the order of ``rconds``, final reservoir states)."""
+    options = ReadoutOptions(
+        dt=config.dt,
+        solver="rk4",
+        washout=config.washout,
+        train_time=config.train_time,
+        chunk_steps=config.chunk_steps,
+        sample_every=config.sample_every,
+        rcond=rconds[0],
+    )
+    fit = fit_readout(reservoir, source, examples, options=options, progress=advance)
+    solutions = [fit.solution, *(fit.resolve(rcond=rc) for rc in rconds[1:])]
+    return solutions, fit.final_states
 
 
 # --------------------------------------------------------------------------------------
@@ -526,16 +503,20 @@ def _summarise(metrics, prefix, controls, scores, shift_axis=None, origin=None):
     metrics[f"{prefix}.lyapunov_min"] = float(min(s["lyapunov"] for s in scores))
 
 
-def _peak_memory_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KB on Linux
-
-
 # --------------------------------------------------------------------------------------
 # run
 
 
 def run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
-    """Train every requested sub-experiment, close the loops and score them."""
+    """Train every requested sub-experiment, close the loops and score them.
+
+    LAPACK runs on one OpenBLAS thread throughout (QR, SVD, eig; see rnnlab._blas).
+    """
+    with single_blas_thread():
+        return _run(config, key=key, progress=progress)
+
+
+def _run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
     metrics: dict = {}
     arrays: dict[str, np.ndarray] = {}
     subs = set(config.subexperiments)
@@ -571,7 +552,7 @@ def run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
         + (4 if "bifurcate" in subs else 0)
         + (len(config.two_control_examples) if "two_controls" in subs else 0)
     )
-    with progress.task("chaotic-memories: train", total) as advance:
+    with PeakMemory() as memory, progress.task("chaotic-memories: train", total) as advance:
         if "translate" in subs:
             source = Translated(Lorenz(), e1)
             examples = make_examples(source, lorenz_start, jnp.array(config.control_values))
@@ -611,7 +592,8 @@ def run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
                 config, reservoir, source, examples, [config.rcond], advance
             )
             readouts["two_controls"] = (reservoir, solution, finals)
-    metrics["train.peak_memory_mb"] = _peak_memory_mb()
+    metrics["train.peak_memory_mb"] = memory.peak_mb
+    metrics["train.memory_increase_mb"] = memory.increase_mb
     for name, value in readouts.items():
         if name != "translate.sweep":
             metrics[f"train.rank.{name}"] = int(value[1].rank)

@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._blas import with_single_blas_thread
 from .._errors import InvalidInputError
 
 #: Default relative singular-value cutoff of the min-norm solve. Near eps x samples at the
@@ -187,7 +188,10 @@ def streaming_least_squares(
             num_samples=state.num_samples,
         )
 
-    return StreamingLeastSquares(init, jax.jit(update), jax.jit(finalise))
+    # One OpenBLAS thread: its busy-waiting workers fight XLA's (see rnnlab._blas).
+    return StreamingLeastSquares(
+        init, with_single_blas_thread(jax.jit(update)), with_single_blas_thread(jax.jit(finalise))
+    )
 
 
 def least_squares(

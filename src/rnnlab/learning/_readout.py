@@ -21,10 +21,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._blas import with_single_blas_thread
 from .._errors import DivergenceError, InvalidInputError
 from ..models._reservoir import ControlledReservoir, DrivenReservoir, check_step_size
 from ..models._simulate import SolverName, step_map
-from ._least_squares import DEFAULT_RCOND, LeastSquaresSolution, streaming_least_squares
+from ._least_squares import (
+    DEFAULT_RCOND,
+    LeastSquaresSolution,
+    LeastSquaresState,
+    streaming_least_squares,
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,8 @@ class ReadoutFit(NamedTuple):
     values, residual); ``final_states`` (examples, N): the reservoir state at the end of
     each example block (closed loops start from one of these); ``final_system_states``
     (examples, dim); ``rms_error`` the root-mean-square training error per input
-    component.
+    component; ``factor`` the TSQR factor of all training samples, from which
+    :meth:`resolve` solves again at another cutoff without driving again.
     """
 
     weights: Float[Array, "input hidden"]
@@ -75,6 +82,15 @@ class ReadoutFit(NamedTuple):
     final_states: Float[Array, "examples hidden"]
     final_system_states: Float[Array, "examples dim"]
     rms_error: Array
+    factor: LeastSquaresState
+
+    def resolve(self, *, rcond: float = DEFAULT_RCOND, ridge: float = 0.0) -> LeastSquaresSolution:
+        """The readout of the same training samples at another ``rcond`` or ``ridge``."""
+        num_features = self.weights.shape[1]
+        solver = streaming_least_squares(
+            num_features, self.weights.shape[0], rcond=rcond, ridge=ridge
+        )
+        return solver.finalise(self.factor)
 
 
 @eqx.filter_jit
@@ -95,6 +111,7 @@ def _drive(
     return state, lsq_state, jnp.all(jnp.isfinite(state))
 
 
+@with_single_blas_thread
 def fit_readout(
     reservoir: ControlledReservoir,
     source,
@@ -175,4 +192,5 @@ def fit_readout(
         final_states=jnp.stack(final_states),
         final_system_states=jnp.stack(final_system),
         rms_error=rms,
+        factor=lsq_state,
     )
