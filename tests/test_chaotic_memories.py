@@ -102,3 +102,34 @@ def test_full_mode_goals():
     assert metrics["bifurcate.lyapunov_max_c0"] < 0
     assert metrics["bifurcate.lyapunov_max_c5"] == pytest.approx(0.906, rel=0.3)
     assert abs(metrics["mechanism.hopf_c_predicted"] - 1.737) <= 0.3
+
+
+def test_covariance_error_ramp_and_scheduled_truth():
+    """Covariance error: 0 for the exact transform, 0.75 for an isotropic cloud that should
+    have been doubled (|I - 4I| / |4I|); the ramp interpolates from its start; the true
+    system under a constant schedule steps exactly as the plain Lorenz at that rho."""
+    rng = np.random.default_rng(1)
+    cloud = rng.normal(size=(200_000, 3))
+    cov0 = np.cov(cloud.T)
+    matrix = np.diag([1.5, 1.0, 0.7])
+    assert cm._covariance_error(cloud @ matrix.T, matrix, cov0) < 1e-12
+    assert cm._covariance_error(cloud, 2 * np.eye(3), np.eye(3)) == pytest.approx(0.75, abs=0.01)
+    assert math.isinf(cm._covariance_error(np.full((4, 3), np.inf), matrix, cov0))
+    ramp = cm._Ramp(jnp.array([5.0]), jnp.array([1.0]), jnp.asarray(10.0))
+    np.testing.assert_allclose(ramp(5.0), [3.0])
+    np.testing.assert_allclose(ramp(20.0), [1.0])
+    source = cm.ParameterShifted(Lorenz(rho=23.0), ("rho",), [[1.0]])
+    scheduled = cm._Scheduled(source)
+    constant = cm._Ramp(jnp.array([5.0]), jnp.array([5.0]), jnp.asarray(1.0))
+    x = jnp.array([1.0, 2.0, 20.0])
+    step, _ = cm.step_map(scheduled, dt=0.01, solver="rk4", args=constant)
+    plain, _ = cm.step_map(Lorenz(rho=28.0), dt=0.01, solver="rk4")
+    np.testing.assert_allclose(step(0.3, x), plain(0.3, x), rtol=1e-13)
+
+
+def test_run_needs_float64(monkeypatch):
+    import jax
+
+    monkeypatch.setattr(jax.config, "read", lambda name: False)
+    with pytest.raises(InvalidInputError, match="float64"):
+        EXPERIMENT.run(EXPERIMENT.make_config(quick=True), key=jr.key(0), progress=None)

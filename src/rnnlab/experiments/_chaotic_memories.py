@@ -43,6 +43,7 @@ from jaxtyping import Array
 from scipy.spatial import ConvexHull, cKDTree
 
 from .._blas import single_blas_thread
+from .._errors import InvalidInputError
 from .._memory import PeakMemory
 from ..analysis import (
     FixedPointOptions,
@@ -53,6 +54,7 @@ from ..analysis import (
 )
 from ..learning import ReadoutOptions, fit_readout
 from ..models import (
+    AbstractContinuousModel,
     ControlledReservoir,
     DrivenReservoir,
     ReservoirInit,
@@ -269,6 +271,17 @@ METRICS = {
     "bifurcate.lyapunov_max_c0": "closed-loop lambda_1 at c = 0 (rho 23: stable point)",
     "bifurcate.lyapunov_max_c5": "closed-loop lambda_1 at c = 5 (rho 28: Lorenz 0.906)",
     "bifurcate.lyapunov_max.c=<c>": "closed-loop lambda_1 on the grid (up-ramp from c = 0)",
+    "bifurcate.lyapunov_max_down.c=<c>": "closed-loop lambda_1 on the grid, ramping down "
+    "from the state held at the largest c (hysteresis)",
+    "bifurcate.lyapunov_max_c0_return": "lambda_1 back at c = 0 after the down-ramp (a "
+    "stable point again: < 0)",
+    "bifurcate.lyapunov_lorenz_down.c=<c>": "lambda_1 of the true Lorenz under the same "
+    "down-ramp schedule (rho = 23 + c(t)), from its attractor at the largest c",
+    "bifurcate.chaos_flag_agreement_down": "fraction of the down-ramp grid where the "
+    "network's chaos flag (lambda_1 > 0.1) equals the true Lorenz's under that schedule",
+    "transform.covariance_error_max": "max over the grid of ||Cov(x^) - M Cov0 M^T||_F / "
+    "||M Cov0 M^T||_F, M = I + cT (spec §3.2; inf/null if a value escaped)",
+    "transform.covariance_error.c=<c>": "that error per grid value",
     "bifurcate.lyapunov_lorenz.c=<c>": "true Lorenz lambda_1 at rho = 23 + c: leading Re "
     "eigenvalue of the stable point C+ for c <= c_H, QR estimate on the attractor above",
     "bifurcate.c5_passed": "c = 5 passes the attractor test against the rho = 28 reference",
@@ -344,24 +357,26 @@ def _fit(config, reservoir, source, examples, rconds, advance):
 
 
 class _Ramp(eqx.Module):
-    """c(t) = target * clip(t / duration, 0, 1): a ramp from 0, then a hold."""
+    """c(t) = start + (target - start) clip(t / duration, 0, 1): a ramp, then a hold."""
 
+    start: Array
     target: Array
     duration: Array
 
     def __call__(self, t):
-        return self.target * jnp.clip(t / self.duration, 0.0, 1.0)
+        return self.start + (self.target - self.start) * jnp.clip(t / self.duration, 0.0, 1.0)
 
 
 @eqx.filter_jit
 def _closed_loop(
-    loop, r0, targets, frames, dt, ramp_steps, drop_steps, align_steps, blocks, save_every
+    loop, r0, start, targets, frames, dt, ramp_steps, drop_steps, align_steps, blocks, save_every
 ):
-    """Ramp to each target, drop, then record outputs every ``save_every`` steps for
-    ``blocks`` blocks while pushing one tangent vector (Benettin lambda_1 over the record)."""
+    """Ramp from ``start`` to each target, drop, then record outputs every ``save_every``
+    steps for ``blocks`` blocks while pushing one tangent vector (Benettin lambda_1 over
+    the record). Returns outputs, lambda_1 and the final state per target."""
 
     def one(target, frame):
-        schedule = _Ramp(target, jnp.asarray(ramp_steps * dt, jnp.float64))
+        schedule = _Ramp(start, target, jnp.asarray(ramp_steps * dt, jnp.float64))
         step, _ = step_map(loop, dt=dt, solver="rk4", args=schedule)
 
         def plain(carry, _):
@@ -388,17 +403,38 @@ def _closed_loop(
     return jax.vmap(one)(targets, frames)
 
 
-def _evaluate(config, loop, r0, targets, key):
-    """Outputs (B, samples, 3) in the scored window and lambda_1 (B,) per target."""
+class _Scheduled(AbstractContinuousModel):
+    """A controlled system whose control follows ``args(t)`` (a :class:`_Ramp`): the true
+    system under the closed loop's schedule, run through the same :func:`_closed_loop`."""
+
+    source: ParameterShifted
+
+    @property
+    def state_size(self) -> int:
+        return self.source.state_size
+
+    def vector_field(self, t, state, args):
+        return self.source.vector_field(t, state, args(t))
+
+    def output(self, state):
+        return state
+
+
+def _evaluate(config, loop, r0, targets, key, *, start=None, final_states=False):
+    """Outputs (B, samples, 3) in the scored window and lambda_1 (B,) per target, the
+    control ramping from ``start`` (default 0) to each target; with ``final_states`` also
+    the closed loop's state at the end of each hold (B, N)."""
     dt = config.closed_loop_dt
     save_every = max(1, round(0.01 / dt))
     blocks = round((config.hold_time - config.drop_time) / (save_every * dt))
     targets = jnp.asarray(targets, jnp.float64).reshape(len(targets), -1)
+    start = jnp.zeros(targets.shape[1]) if start is None else jnp.asarray(start, jnp.float64)
     frames = jr.normal(key, (targets.shape[0], loop.state_size), jnp.float64)
     align = min(round(1.0 / dt), round(config.drop_time / dt))
-    outputs, lyapunov, _ = _closed_loop(
+    outputs, lyapunov, finals = _closed_loop(
         loop,
         r0,
+        start.reshape(targets.shape[1]),
         targets,
         frames,
         dt,
@@ -408,6 +444,8 @@ def _evaluate(config, loop, r0, targets, key):
         blocks,
         save_every,
     )
+    if final_states:
+        return np.asarray(outputs), np.asarray(lyapunov), finals
     return np.asarray(outputs), np.asarray(lyapunov)
 
 
@@ -445,6 +483,25 @@ class _Target:
         self.diameter = _diameter(self.subsample)
 
 
+#: log10 bins of the forward-distance histograms (spec §4: "the log10 histogram").
+HISTOGRAM_BINS = np.linspace(-5.0, 0.0, 51)
+
+
+def _spacing_histogram(reference: np.ndarray, diameter: float) -> np.ndarray:
+    """log10 histogram of consecutive-sample spacing of Ref (every 0.01) over D: the
+    authors' baseline for forward distances (spec §4)."""
+    spacing = np.linalg.norm(np.diff(reference, axis=0), axis=1) / diameter
+    return np.histogram(np.log10(np.maximum(spacing, 1e-12)), HISTOGRAM_BINS)[0]
+
+
+def _covariance_error(prediction: np.ndarray, matrix: np.ndarray, cov0: np.ndarray) -> float:
+    """||Cov(x^) - M Cov0 M^T||_F / ||M Cov0 M^T||_F (spec §3.2); inf if not finite."""
+    if not np.all(np.isfinite(prediction)):
+        return math.inf
+    expected = matrix @ cov0 @ matrix.T
+    return float(np.linalg.norm(np.cov(prediction.T) - expected) / np.linalg.norm(expected))
+
+
 def _score(prediction: np.ndarray, target: _Target, lyapunov: float, chaotic) -> dict:
     """Spec §4 metrics of one hold; ``chaotic`` None accepts either chaos flag."""
     d = target.diameter
@@ -462,9 +519,11 @@ def _score(prediction: np.ndarray, target: _Target, lyapunov: float, chaotic) ->
             centre=np.full(3, np.nan),
             passed=False,
             bounded=False,
+            forward_histogram=np.zeros(len(HISTOGRAM_BINS) - 1, int),
         )
     centre = _midrange(prediction)
     forward = target.tree.query(prediction)[0] / d
+    histogram = np.histogram(np.log10(np.maximum(forward, 1e-12)), HISTOGRAM_BINS)[0]
     coverage = cKDTree(prediction).query(target.subsample)[0] / d
     result = dict(
         centroid_error=float(np.linalg.norm(centre - target.centre) / d),
@@ -474,6 +533,7 @@ def _score(prediction: np.ndarray, target: _Target, lyapunov: float, chaotic) ->
         lyapunov=float(lyapunov),
         centre=centre,
         bounded=True,
+        forward_histogram=histogram,
     )
     chaos_ok = chaotic is None or (bool(lyapunov > CHAOS_THRESHOLD) == bool(chaotic))
     result["passed"] = bool(
@@ -512,6 +572,11 @@ def run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
 
     LAPACK runs on one OpenBLAS thread throughout (QR, SVD, eig; see rnnlab._blas).
     """
+    if not jax.config.read("jax_enable_x64"):
+        raise InvalidInputError(
+            "chaotic-memories runs in float64: call "
+            'jax.config.update("jax_enable_x64", True) first (the rnnlab CLI does)'
+        )
     with single_blas_thread():
         return _run(config, key=key, progress=progress)
 
@@ -628,23 +693,32 @@ def _run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
                 [s["centre"][0] - origin for s in scores], dtype=float
             )
             arrays["translate.passed"] = np.array([s["passed"] for s in scores])
+            arrays["translate.forward_histogram"] = np.array(
+                [s["forward_histogram"] for s in scores]
+            )
+            arrays["reference.spacing_histogram"] = _spacing_histogram(reference, base.diameter)
+            arrays["histogram_bins"] = HISTOGRAM_BINS
             advance(1)
             # cutoff sweep: same factor, other cutoffs
             fractions, ranks, errors = [], [], []
             for rc, sol in readouts["translate.sweep"].items():
                 if rc not in config.rcond_sweep:
                     continue
-                outs, lams = _evaluate(
-                    config,
-                    reservoir.close_loop(sol.weights),
-                    finals[0],
-                    config.rcond_sweep_controls,
-                    derived_key(key, 21),
-                )
-                sweep = [
-                    _score(o - c * e1, base, lam, True)
-                    for c, o, lam in zip(config.rcond_sweep_controls, outs, lams, strict=True)
-                ]
+                main = dict(zip(config.test_controls, scores, strict=True))
+                if rc == config.rcond and set(config.rcond_sweep_controls) <= set(main):
+                    sweep = [main[c] for c in config.rcond_sweep_controls]  # already run
+                else:
+                    outs, lams = _evaluate(
+                        config,
+                        reservoir.close_loop(sol.weights),
+                        finals[0],
+                        config.rcond_sweep_controls,
+                        derived_key(key, 21),
+                    )
+                    sweep = [
+                        _score(o - c * e1, base, lam, True)
+                        for c, o, lam in zip(config.rcond_sweep_controls, outs, lams, strict=True)
+                    ]
                 fractions.append(np.mean([s["passed"] for s in sweep]))
                 ranks.append(int(sol.rank))
                 errors.append(max(s["centroid_error"] for s in sweep))
@@ -660,6 +734,7 @@ def _run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
             arrays["translate.singular_values"] = np.asarray(solution.singular_values)
             advance(1)
         if "transform" in subs:
+            cov0 = np.cov(reference.T)
             for index, variant in enumerate(config.transform_variants):
                 reservoir, solution, finals = readouts[f"transform.{variant}"]
                 loop = reservoir.close_loop(solution.weights)
@@ -667,16 +742,23 @@ def _run(config: ChaoticMemoriesConfig, *, key, progress) -> Results:
                     config, loop, finals[0], config.test_controls, derived_key(key, 30, index)
                 )
                 generator = np.array(TRANSFORM_VARIANTS[variant])
-                scores, widths = [], []
+                scores, widths, covariance = [], [], []
                 for c, out, lam in zip(config.test_controls, outputs, lyap, strict=True):
                     matrix = np.eye(3) + c * generator
                     target = _Target(reference @ matrix.T, subsample)
                     scores.append(_score(out, target, lam, True))
+                    covariance.append(
+                        _covariance_error(out, matrix, cov0) if scores[-1]["bounded"] else math.inf
+                    )
                     spread = np.percentile(out, 99, axis=0) - np.percentile(out, 1, axis=0)
                     truth_spread = np.percentile(reference, 99, 0) - np.percentile(reference, 1, 0)
                     widths.append(spread / truth_spread)
                 prefix = "transform" if index == 0 else f"transform.{variant}"
                 _summarise(metrics, prefix, config.test_controls, scores)
+                for c, error in zip(config.test_controls, covariance, strict=True):
+                    metrics[metric_key(f"{prefix}.covariance_error.c", c)] = error
+                metrics[f"{prefix}.covariance_error_max"] = float(max(covariance))
+                arrays[f"transform.{variant}.covariance_error"] = np.array(covariance)
                 arrays[f"transform.{variant}.widths"] = np.array(widths)
                 arrays[f"transform.{variant}.passed"] = np.array([s["passed"] for s in scores])
                 arrays[f"transform.{variant}.outputs"] = outputs[:, ::5]
@@ -715,7 +797,31 @@ def _bifurcate(config, readout, base, key, metrics, arrays):
     reservoir, solution, finals = readout
     loop = reservoir.close_loop(solution.weights)
     controls = list(config.bifurcate_controls)
-    outputs, lyap = _evaluate(config, loop, finals[0], controls, derived_key(key, 40))
+    outputs, lyap, ends = _evaluate(
+        config, loop, finals[0], controls, derived_key(key, 40), final_states=True
+    )
+    # Down-ramp (hysteresis, spec §3.3): from the state held at the largest c, ramp down
+    # to each value; the Lorenz Hopf is subcritical, so chaos may persist down to c = 1.06.
+    # The truth is the Lorenz under the same schedule (rho = 23 + c(t)) from its own
+    # attractor at the largest c: its chaos can outlive the ramp as transient chaos.
+    top = int(np.argmax(controls))
+    _, lyap_down = _evaluate(
+        config, loop, ends[top], controls, derived_key(key, 42), start=[controls[top]]
+    )
+    lorenz_top = simulate(
+        Lorenz(rho=23.0 + controls[top]),
+        jnp.array([1.0, 1.0, 20.0]),
+        jnp.array([0.0, 50.0]),
+        options=GROUND_TRUTH,
+    ).states[-1]
+    _, truth_down = _evaluate(
+        config,
+        _Scheduled(ParameterShifted(Lorenz(rho=23.0), ("rho",), [[1.0]])),
+        lorenz_top,
+        controls,
+        derived_key(key, 43),
+        start=[controls[top]],
+    )
     hopf = Lorenz().hopf_rho() - 23.0
     truth = []
     for i, c in enumerate(controls):
@@ -735,6 +841,8 @@ def _bifurcate(config, readout, base, key, metrics, arrays):
             )
             truth.append(float(result.exponents[0]))
         metrics[metric_key("bifurcate.lyapunov_max.c", c)] = float(lyap[i])
+        metrics[metric_key("bifurcate.lyapunov_max_down.c", c)] = float(lyap_down[i])
+        metrics[metric_key("bifurcate.lyapunov_lorenz_down.c", c)] = float(truth_down[i])
         metrics[metric_key("bifurcate.lyapunov_lorenz.c", c)] = truth[-1]
     index0 = int(np.argmin(np.abs(np.array(controls) - 0.0)))
     index5 = int(np.argmin(np.abs(np.array(controls) - 5.0)))
@@ -743,6 +851,9 @@ def _bifurcate(config, readout, base, key, metrics, arrays):
     )
     metrics["bifurcate.lyapunov_max_c5"] = (
         float(lyap[index5]) if abs(controls[index5] - 5.0) < 1e-9 else None
+    )
+    metrics["bifurcate.lyapunov_max_c0_return"] = (
+        float(lyap_down[index0]) if abs(controls[index0]) < 1e-9 else None
     )
     if abs(controls[index5] - 5.0) < 1e-9:
         score = _score(outputs[index5], base, lyap[index5], True)
@@ -754,6 +865,10 @@ def _bifurcate(config, readout, base, key, metrics, arrays):
     ]  # bistable window: either answer
     agree = [f is None or (lam > CHAOS_THRESHOLD) == f for f, lam in zip(flags, lyap, strict=True)]
     metrics["bifurcate.chaos_flag_agreement"] = float(np.mean(agree))
+    agree_down = (lyap_down > CHAOS_THRESHOLD) == (truth_down > CHAOS_THRESHOLD)
+    metrics["bifurcate.chaos_flag_agreement_down"] = float(np.mean(agree_down))
+    arrays["bifurcate.lyapunov_down"] = np.asarray(lyap_down)
+    arrays["bifurcate.lyapunov_lorenz_down"] = np.asarray(truth_down)
     arrays["bifurcate.controls"] = np.array(controls)
     arrays["bifurcate.lyapunov"] = np.asarray(lyap)
     arrays["bifurcate.lyapunov_lorenz"] = np.array(truth)
@@ -962,6 +1077,23 @@ def figures(results: Results, config: ChaoticMemoriesConfig, folder: Path) -> li
         )
         ax.legend()
         save(fig, "translate_centroid_shift")
+        if "translate.forward_histogram" in a:
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            bins = a["histogram_bins"]
+            centres = 0.5 * (bins[1:] + bins[:-1])
+            spacing = a["reference.spacing_histogram"]
+            ax.plot(centres, spacing / max(spacing.sum(), 1), "k--", label="Ref spacing")
+            for i in np.unique(np.linspace(0, len(c) - 1, 4).round().astype(int)):
+                counts = a["translate.forward_histogram"][i]
+                if counts.sum():
+                    ax.plot(centres, counts / counts.sum(), label=f"c = {c[i]:g}")
+            ax.set(
+                xlabel=r"$\log_{10}$ forward distance / D",
+                ylabel="fraction of points",
+                title="translate: distance to the true attractor",
+            )
+            ax.legend(fontsize=7)
+            save(fig, "translate_distance_histograms")
     if "readout_cutoff.rcond" in a and len(a["readout_cutoff.rcond"]):
         fig, ax = plt.subplots(figsize=(5, 3.6))
         ax.semilogx(a["readout_cutoff.rcond"], a["readout_cutoff.success_fraction"], "o-")
@@ -1011,7 +1143,12 @@ def figures(results: Results, config: ChaoticMemoriesConfig, folder: Path) -> li
         c = a["bifurcate.controls"]
         fig, ax = plt.subplots(figsize=(5, 3.6))
         ax.plot(c, a["bifurcate.lyapunov_lorenz"], "k.-", label=r"Lorenz, $\rho = 23 + c$")
-        ax.plot(c, a["bifurcate.lyapunov"], "o", label="closed-loop network")
+        ax.plot(c, a["bifurcate.lyapunov"], "o", label="network, up-ramp from c = 0")
+        if "bifurcate.lyapunov_down" in a:
+            ax.plot(c, a["bifurcate.lyapunov_down"], "v", mfc="none", label="network, down-ramp")
+            ax.plot(
+                c, a["bifurcate.lyapunov_lorenz_down"], "k^", mfc="none", label="Lorenz, down-ramp"
+            )
         ax.axhline(0, color="0.7", lw=0.8)
         ax.axvline(Lorenz().hopf_rho() - 23.0, color="C3", ls="--", lw=0.8, label="Hopf")
         ax.axvspan(0, 1, color="0.9", label="training range")
