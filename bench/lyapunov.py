@@ -45,6 +45,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from _common import pin_threads, timed
+
 RESULTS = Path(__file__).resolve().parent / "results" / "lyapunov.json"
 TOLERANCE = 1e-6
 
@@ -61,16 +63,6 @@ QR_EVERY = 10
 T_BURN = 10.0  # 200 steps
 T_TANGENT_BURN = 2.5  # 5 QR intervals = 50 steps
 T_OBS = 20.0  # 40 QR intervals = 400 steps
-
-
-def _pin_threads(threads: str) -> None:
-    """Set the thread counts; must run before numpy or jax is imported."""
-    if threads == "all":
-        return
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    flags = os.environ.get("XLA_FLAGS", "")
-    os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
 
 
 def step_counts(dt, qr_every, t_burn, t_tangent_burn, t_obs, num_segments):
@@ -150,12 +142,6 @@ def check_euler_step(net, dt):
     assert np.max(np.abs(np.asarray(new_V) - expect_V)) < 1e-12
 
 
-def _timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def run_case(name, N, k, headline, repeats, t_obs, metric):
     import jax.numpy as jnp
     import jax.random as jr
@@ -194,7 +180,7 @@ def run_case(name, N, k, headline, repeats, t_obs, metric):
     def textbook_run():
         return numpy_lyapunov_textbook(J, h0, frame_normal, DT, QR_EVERY, *counts)
 
-    result, first_wall, first_cpu = _timed(rnnlab_run)  # compiles
+    result, first_wall, first_cpu = timed(rnnlab_run)  # compiles
     assert result.running.shape[0] == n_obs, "step counts differ from lyapunov_spectrum's"
     times = {"rnnlab": [], "numpy": [], "numpy_textbook": []}
     cpu = {"rnnlab": [], "numpy": [], "numpy_textbook": []}
@@ -203,7 +189,7 @@ def run_case(name, N, k, headline, repeats, t_obs, metric):
     # secondary) textbook variant once.
     schedule = [("rnnlab", rnnlab_run), ("numpy", numpy_run)] * repeats
     for side, fn in [*schedule, ("numpy_textbook", textbook_run)]:
-        out, wall, cpu_time = _timed(fn)
+        out, wall, cpu_time = timed(fn)
         times[side].append(wall)
         cpu[side].append(cpu_time)
         outputs[side] = out
@@ -254,7 +240,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short run (smoke test)")
     parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
     args = parser.parse_args(argv)
-    _pin_threads(args.threads)
+    pin_threads(args.threads)
 
     import jax
 

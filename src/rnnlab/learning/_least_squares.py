@@ -32,6 +32,7 @@ DOI 10.1137/080731992; Golub & Van Loan, *Matrix Computations*, 4th ed., §5.5 (
 least squares by SVD).
 """
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -120,6 +121,12 @@ def streaming_least_squares(
         )
     if not (np.isfinite(ridge) and ridge >= 0):
         raise InvalidInputError(f"ridge={ridge!r} must be finite and >= 0 (0: min-norm)")
+    return _build(num_features, num_targets, float(rcond), float(ridge))
+
+
+@functools.cache
+def _build(num_features: int, num_targets: int, rcond: float, ridge: float):
+    """The jitted functions, built once per size and cutoff (no recompilation per call)."""
     size = num_features + num_targets
 
     def init() -> LeastSquaresState:
