@@ -24,3 +24,18 @@ def timed(fn):
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def parse_args(description: str, quick_help: str, argv=None):
+    """The common options (``--threads``, ``--repeats``, ``--quick``, ``--no-save``),
+    parsed; threads are pinned at once, so call this before importing numpy or jax."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", choices=["1", "all"], default="1")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
+    args = parser.parse_args(argv)
+    pin_threads(args.threads)
+    return args

@@ -35,7 +35,6 @@ line printed is ``ratio=<numpy time / rnnlab time>``, the geometric mean over th
 headline cases; ``bench/results/lyapunov.json`` records every figure.
 """
 
-import argparse
 import json
 import math
 import os
@@ -45,7 +44,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from _common import pin_threads, timed
+from _common import parse_args, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lyapunov.json"
 TOLERANCE = 1e-6
@@ -234,13 +233,7 @@ def run_case(name, N, k, headline, repeats, t_obs, metric):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", choices=["1", "all"], default="1")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="short run (smoke test)")
-    parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
-    args = parser.parse_args(argv)
-    pin_threads(args.threads)
+    args = parse_args(__doc__.splitlines()[0], "short run (smoke test)", argv)
 
     import jax
 

@@ -61,7 +61,6 @@ References: J. Z. Kim, Z. Lu, E. Nozari, G. J. Pappas, D. S. Bassett, arXiv:2005
 N. Trouvain et al., "ReservoirPy", ICANN 2020, DOI 10.1007/978-3-030-61616-8_40.
 """
 
-import argparse
 import functools
 import json
 import os
@@ -74,7 +73,7 @@ from datetime import date
 from pathlib import Path
 
 # bench/ is on sys.path when this script runs
-from _common import pin_threads, timed
+from _common import parse_args, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reservoir.json"
 STATE_TOLERANCE = 1e-8
@@ -372,13 +371,7 @@ def _run_jax_peer(A, input_weights, bias, leak, peer_inputs, ours):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", choices=["1", "all"], default="1")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="5 000 steps (smoke test)")
-    parser.add_argument("--no-save", action="store_true", help="do not write the JSON")
-    args = parser.parse_args(argv)
-    pin_threads(args.threads)
+    args = parse_args(__doc__.splitlines()[0], "5 000 steps (smoke test)", argv)
 
     import jax
 
