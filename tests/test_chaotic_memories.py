@@ -102,6 +102,7 @@ def test_full_mode_goals():
     assert metrics["bifurcate.lyapunov_max_c0"] < 0
     assert metrics["bifurcate.lyapunov_max_c5"] == pytest.approx(0.906, rel=0.3)
     assert abs(metrics["mechanism.hopf_c_predicted"] - 1.737) <= 0.3
+    assert metrics["train.peak_memory_mb"] < 2000  # 800 000 samples per readout, streamed
 
 
 def test_covariance_error_ramp_and_scheduled_truth():
