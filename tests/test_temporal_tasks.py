@@ -34,6 +34,15 @@ def tiny_run():
             "eval_trials": 32,
             "pruning_fractions": [0.0, 0.3],
             "task_fields": TINY_TASKS,
+            "label_steps": 300,
+            "label_window": 100,
+            "fixed_point_networks": 1,
+            "fixed_point_starts": 32,
+            "delays": [25.0, 60.0],
+            "sizes": [8, 16],
+            "size_sweep_delay": 60.0,
+            "sweep_members": 1,
+            "sweep_task_fields": {"trial_length": 150},
         },
     )
     results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
@@ -50,6 +59,21 @@ def test_every_metric_is_present(tiny_run):
         "diversity.oscillatory_fraction",
         "init.epochs_to_criterion.orthogonal",
         "init.epochs_to_criterion.normal",
+        "diversity.held_by_oscillation_fraction",
+        "delay.ratio_plateau_to_25",
+        "size.ratio_largest_to_smallest",
+        "pruning.random.knee_fraction",
+    ]
+    required += [
+        f"{name}.{init}.{kind}"
+        for name in TASK_NAMES
+        for init in ("orthogonal", "normal")
+        for kind in (
+            "fixed_point_fraction",
+            "limit_cycle_fraction",
+            "label_disagreement_fraction",
+            "stable_points_mean",
+        )
     ]
     missing = [name for name in required if name not in metrics]
     assert not missing, missing
@@ -73,3 +97,65 @@ def test_and_is_learned_and_unpruned_distance_is_reproduced(tiny_run):
     losses = arrays["and.losses"]
     assert losses.shape[1] == 2 * config.members_per_init
     assert np.nanmin(losses) < losses[0].max()
+
+
+def test_labels_fixed_points_and_sweeps(tiny_run):
+    config, results = tiny_run
+    metrics, arrays = results.metrics, results.arrays
+    for name in TASK_NAMES:
+        labels = arrays[f"{name}.dynamical_labels"]
+        assert labels.shape[0] == 2 * config.members_per_init
+        assert set(np.unique(labels)) <= {"fixed_point", "limit_cycle", "irregular"}
+        fractions = [
+            metrics[f"{name}.orthogonal.{kind}_fraction"]
+            for kind in ("fixed_point", "limit_cycle", "irregular")
+        ]
+        assert sum(fractions) == pytest.approx(1.0)
+        # the analysed network's fixed points are fixed points of its own step map
+        points = arrays[f"{name}.fixed_points"]
+        assert points.shape[0] >= 1  # a tanh network always has one
+    # the sweep cell (delay 60, N 16) is shared by both sweeps: trained once, same number
+    assert metrics["size.distance.N=16"] == metrics["delay.distance.delay=60.0"]
+    assert metrics["delay.ratio_plateau_to_25"] is None  # no delay >= 95 ms in this grid
+    assert metrics["size.ratio_plateau_to_50"] is None  # no 250 <= N <= 450
+    assert metrics["size.ratio_largest_to_smallest"] == pytest.approx(
+        metrics["size.distance.N=16"] / metrics["size.distance.N=8"]
+    )
+    assert metrics["pruning.random.distance=0.0"] == metrics["pruning.both.distance=0.0"]
+
+
+def test_shape_summaries_give_the_published_numbers():
+    """The summaries applied to the authors' curves give what the paper states: pruning
+    tolerated to ~10 % and breaking at 12-14 %; delay plateau 1.8x the 25 ms distance;
+    size plateau (250-450 units) 0.62x the N = 50 distance (spec §5.4)."""
+    from rnnlab.experiments import _temporal_degradation as d
+
+    pruning = d.pruning_shape(d.PAPER_PRUNING_FRACTIONS, d.PAPER_PRUNING_DISTANCE)
+    assert pruning["tolerated_fraction"] == 0.10
+    assert pruning["knee_fraction"] == 0.14
+    assert pruning["ratio_at_20"] >= 5  # "at 20 % >= 5x undamaged"
+    delay = d.delay_shape(d.PAPER_DELAYS, d.PAPER_DELAY_DISTANCE)
+    assert delay["ratio_plateau_to_25"] == pytest.approx(1.8, abs=0.01)
+    assert delay["spearman"] > 0.8
+    size = d.size_shape(d.PAPER_SIZES, d.PAPER_SIZE_DISTANCE)
+    assert size["ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.01)
+    assert size["spearman"] < -0.8
+    # a curve that never triples has no knee, and everything up to the end is tolerated
+    flat = d.pruning_shape([0.0, 0.1, 0.2], [1.0, 1.5, 1.9])
+    assert flat == {"knee_fraction": None, "tolerated_fraction": 0.2, "ratio_at_20": 1.9}
+    with pytest.raises(ValueError, match="must start at 0"):
+        d.pruning_shape([0.1, 0.2], [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"delays": [250.0]}, "response_delay=250.0"),
+        ({"sweep_init": "zeros"}, "zeros"),
+        ({"label_window": 10, "label_steps": 5}, "label_window=10"),
+        ({"sizes": [0]}, "sizes entry 0"),
+    ],
+)
+def test_bad_sweep_config_is_one_line(overrides, fragment):
+    with pytest.raises(Exception, match=fragment):
+        EXPERIMENT.make_config(overrides=overrides)

@@ -27,6 +27,9 @@ from ._lyapunov import kaplan_yorke_dimension as kaplan_yorke_dimension
 from ._lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from ._lyapunov import max_lyapunov as max_lyapunov
 from ._lyapunov import max_lyapunov_two_trajectory as max_lyapunov_two_trajectory
+from ._solutions import DynamicalLabels as DynamicalLabels
+from ._solutions import dynamical_labels as dynamical_labels
+from ._solutions import trained_fixed_points as trained_fixed_points
 from ._statistics import Autocorrelation as Autocorrelation
 from ._statistics import autocorrelation as autocorrelation
 from ._statistics import participation_ratio as participation_ratio

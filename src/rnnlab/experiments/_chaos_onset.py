@@ -25,6 +25,7 @@ from ..analysis import (
 from ..models import RateRNN, SimulationOptions, simulate
 from ..theory import DMFTOptions, GaussHermite, scs_dmft
 from ._base import Experiment, ExperimentConfig, Results, derived_key, metric_key
+from ._figures import FigureSaver, pyplot
 
 CITATION = """@article{sompolinsky1988chaos,
   title = {Chaos in Random Neural Networks},
@@ -311,21 +312,12 @@ def run(config: ChaosOnsetConfig, *, key, progress) -> Results:
 
 def figures(results: Results, config: ChaosOnsetConfig, folder: Path) -> list[Path]:
     """One PNG per panel: exponent vs g, spectra, dimensions, correlation times, eigenvalues."""
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     a = results.arrays
     gains, n = a["gains"], config.hidden_size
-    paths = []
 
-    def save(fig, name):
-        path = Path(folder) / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+    save = FigureSaver(folder, dpi=110)
 
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot(a["theory_gains"], a["theory_lyapunov_max"], "k-", label="DMFT")
@@ -411,7 +403,7 @@ def figures(results: Results, config: ChaosOnsetConfig, folder: Path) -> list[Pa
     ax.set(xlabel="Re", ylabel="Im", title="Eigenvalues of J (circular law)")
     ax.legend(loc="upper right")
     save(fig, "eigenvalues_circular_law")
-    return paths
+    return save.paths
 
 
 EXPERIMENT = Experiment(

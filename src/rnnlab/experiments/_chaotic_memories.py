@@ -73,6 +73,7 @@ from ..systems import (
     make_examples,
 )
 from ._base import Experiment, ExperimentConfig, Results, derived_key, metric_key
+from ._figures import FigureSaver, pyplot
 
 CITATION = """@article{kim2021teaching,
   title = {Teaching recurrent neural networks to infer global temporal structure from local
@@ -1055,21 +1056,12 @@ def _forecast_errors(driven, loop, starts, r0, dt, warmup_steps, drive_dt, block
 
 def figures(results: Results, config: ChaoticMemoriesConfig, folder: Path) -> list[Path]:
     """One PNG per panel, named after what it shows."""
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     a, m = results.arrays, results.metrics
-    paths: list[Path] = []
     ref = a["reference"]
 
-    def save(fig, name):
-        path = Path(folder) / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(path)
+    save = FigureSaver(folder, dpi=100)
 
     def attractors(controls, outputs, passed, title, name, shift=None):
         fig, ax = plt.subplots(figsize=(9, 3.8))
@@ -1241,7 +1233,7 @@ def figures(results: Results, config: ChaoticMemoriesConfig, folder: Path) -> li
             title=f"forecast: median VPT {m['forecast.valid_time_lyapunov']:.2f}",
         )
         save(fig, "forecast_error")
-    return paths
+    return save.paths
 
 
 EXPERIMENT = Experiment(

@@ -3,9 +3,13 @@ r"""``temporal-tasks``: small tanh RNNs trained on temporal and decision tasks.
 Reproduces the shape of Jarne & Laje (arXiv:1906.01094): discrete-time tanh networks
 (:class:`rnnlab.models.ElmanRNN`, the authors' Keras ``SimpleRNN``) trained by BPTT on the
 task family of :mod:`rnnlab.tasks`, from orthogonal and random-normal recurrent
-initialisations; eigenvalues before and after training; a spectral label per network
-(held state kept by a fixed point or an oscillation); graceful degradation under pruning
-of the weakest recurrent weights.
+initialisations; eigenvalues before and after training; how each network holds its
+state, twice: a spectral label (leading eigenvalue real or an oscillatory pair) and a
+dynamical one (stimulus, then silence: fixed point, limit cycle or irregular), with the
+fixed and slow points of the trained networks (Sussillo & Barak 2013); graceful
+degradation under pruning of the weakest recurrent weights (with random pruning as the
+control), with longer delays and with fewer units (delayed-pulse task, spec §5.4), each
+beside the authors' published curve (:mod:`._temporal_degradation`).
 
 NOT networks train a recurrent bias from 0, as the authors' NOT network did.
 
@@ -26,17 +30,35 @@ early-stopping thresholds 10x, since ~400 updates rarely reach the authors' valu
 from pathlib import Path
 from typing import Any
 
-import equinox as eqx
 import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pydantic
 
-from ..analysis import prune_weakest, spectral_label, spectrum_summary
+from ..analysis import (
+    dynamical_labels,
+    spectral_label,
+    spectrum_summary,
+    trained_fixed_points,
+)
 from ..learning import BPTTOptions, evaluate_members, train_bptt
-from ..models import ElmanRNN, stack_models
-from ..tasks import TASKS, NotTask, make_task
+from ..models import ElmanRNN, make_initialiser, stack_models, unstack_model
+from ..tasks import TASKS, NotTask, all_conditions, make_task
 from ._base import Experiment, ExperimentConfig, Results, derived_key
+from ._figures import FigureSaver, pyplot
+from ._temporal_degradation import (
+    PAPER_DELAY_DISTANCE,
+    PAPER_DELAYS,
+    PAPER_PRUNING_DISTANCE,
+    PAPER_PRUNING_FRACTIONS,
+    PAPER_SIZE_DISTANCE,
+    PAPER_SIZES,
+    delay_shape,
+    pruning_curves,
+    pruning_shape,
+    size_shape,
+)
 
 CITATION = """@article{jarne2023exploring,
   title = {Exploring weight initialization, diversity of solutions, and degradation in
@@ -85,6 +107,28 @@ class TemporalTasksConfig(ExperimentConfig):
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
         {}, description="per-task spec overrides, e.g. {'and': {'tail': 60}}"
     )
+    label_steps: int = pydantic.Field(5000, gt=0, description="silent steps after a stimulus")
+    label_window: int = pydantic.Field(1000, gt=0, description="last steps that are labelled")
+    label_conditions: int = pydantic.Field(
+        4, gt=0, description="stimuli (conditions) labelled per network, spread over all"
+    )
+    fixed_point_networks: int = pydantic.Field(
+        5, ge=0, description="networks per (task, init) whose fixed points are found"
+    )
+    fixed_point_starts: int = pydantic.Field(256, gt=0, description="starts per network")
+    delays: list[float] = pydantic.Field(
+        [float(d) for d in PAPER_DELAYS],
+        description="delay sweep of the delayed-pulse task (ms); [] skips it",
+    )
+    sizes: list[int] = pydantic.Field(
+        [int(n) for n in PAPER_SIZES], description="size sweep (units N); [] skips it"
+    )
+    size_sweep_delay: float = pydantic.Field(150.0, gt=0, description="delay of the size sweep")
+    sweep_members: int = pydantic.Field(20, gt=0, description="networks per sweep cell")
+    sweep_init: str = pydantic.Field("orthogonal", description="initialisation of sweep cells")
+    sweep_task_fields: dict[str, Any] = pydantic.Field(
+        {}, description="delayed-pulse spec of both sweeps (default: the authors' paper copy)"
+    )
 
     @pydantic.field_validator("tasks")
     @classmethod
@@ -93,6 +137,30 @@ class TemporalTasksConfig(ExperimentConfig):
             if name not in TASKS:
                 raise ValueError(f"task {name!r} is unknown; choose from {sorted(TASKS)}")
         return tasks
+
+    @pydantic.field_validator("sweep_init")
+    @classmethod
+    def _known_init(cls, name: str) -> str:
+        make_initialiser(name)  # one-line error naming the choices
+        return name
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self):
+        if self.label_window > self.label_steps:
+            raise ValueError(
+                f"label_window={self.label_window} must not exceed label_steps={self.label_steps}"
+            )
+        # every sweep cell must be a possible trial (one-line error otherwise)
+        for delay in self.delays:
+            make_task("interval", **{**self.sweep_task_fields, "response_delay": delay})
+        if self.sizes:
+            make_task(
+                "interval", **{**self.sweep_task_fields, "response_delay": self.size_sweep_delay}
+            )
+        for size in self.sizes:
+            if size <= 0:
+                raise ValueError(f"sizes entry {size} must be a positive number of units")
+        return self
 
     @pydantic.field_validator("pruning_fractions")
     @classmethod
@@ -125,6 +193,14 @@ QUICK = {
         },
         "interval": {"stimulus_onset": 20, "response_delay": 40, "trial_length": 120},
     },
+    "label_steps": 2000,
+    "label_window": 500,
+    "fixed_point_networks": 2,
+    "fixed_point_starts": 128,
+    "delays": [25.0, 100.0, 170.0],
+    "sizes": [16, 32, 64],
+    "size_sweep_delay": 100.0,
+    "sweep_members": 2,
 }
 
 METRICS = {
@@ -157,6 +233,45 @@ METRICS = {
         "fraction of all solved networks whose leading eigenvalue is an oscillatory complex "
         "pair (oscillation index >= 0.15)"
     ),
+    "<task>.<init>.<label>_fraction": (
+        "fraction of (network, stimulus) pairs whose hidden state ends on label = fixed_point, "
+        "limit_cycle or irregular (stimulus, then label_steps of silence; spec §5.2)"
+    ),
+    "<task>.<init>.label_disagreement_fraction": (
+        "fraction of networks whose spectral label (oscillatory pair) differs from the "
+        "dynamical one (some stimulus ends on a limit cycle or irregular motion)"
+    ),
+    "<task>.<init>.stable_points_mean": (
+        "stable fixed points at zero input per analysed network (fixed_point_networks)"
+    ),
+    "<task>.<init>.unstable_points_mean": "unstable or marginal fixed points, likewise",
+    "diversity.held_by_oscillation_fraction": (
+        "fraction of solved networks with some stimulus ending on a limit cycle or irregular"
+    ),
+    "diversity.label_disagreement_fraction": "spectral vs dynamical label, solved networks",
+    "diversity.num_solved": "networks with accuracy >= 0.95, all tasks",
+    "pruning.<sign>.knee_fraction": (
+        "first pruned fraction with mean AND distance > 3x undamaged; sign = both, positive, "
+        "negative, random (the control)"
+    ),
+    "pruning.ratio_at_20": "mean AND distance at 20 % pruned over the undamaged one",
+    "pruning.<tolerated_fraction|break_fraction|ratio_at_20>_paper": (
+        "the same relative criteria on the authors' damage table (10 %, 14 %, 10.5)"
+    ),
+    "delay.distance.delay=<ms>": "delayed pulse, mean distance over sweep_members networks",
+    "delay.accuracy.delay=<ms>": "its mean accuracy",
+    "delay.ratio_plateau_to_25": (
+        "mean distance over delays >= 95 ms over the distance at the shortest delay (paper: 1.8)"
+    ),
+    "delay.spearman": "rank correlation of distance with delay (paper: 0.94 over 24 delays)",
+    "size.distance.N=<n>": "delayed pulse at size_sweep_delay, mean distance at N units",
+    "size.accuracy.N=<n>": "its mean accuracy",
+    "size.ratio_plateau_to_50": (
+        "mean distance over 250 <= N <= 450 over the distance at the smallest N (paper: 0.62)"
+    ),
+    "size.ratio_largest_to_smallest": "distance at the largest N over the smallest N's",
+    "size.spearman": "rank correlation of distance with N (paper: -0.92; negative: larger better)",
+    "<metric>_paper": "the same summary of the authors' published curve",
     "init.epochs_to_criterion.<init>": (
         "epochs to the early-stopping loss, mean over converged networks of all tasks "
         "(null if none converged)"
@@ -168,14 +283,26 @@ def _task(config: TemporalTasksConfig, name: str):
     return make_task(name, **config.task_fields.get(name, {}))
 
 
-def _members(config, task, key):
+def _options(config: TemporalTasksConfig, name: str) -> BPTTOptions:
+    return BPTTOptions(
+        learning_rate=config.learning_rate,
+        batch_size=min(config.batch_size, config.num_trials),
+        num_trials=config.num_trials,
+        max_epochs=config.max_epochs,
+        loss_threshold=LOSS_THRESHOLDS[name] * config.loss_threshold_scale,
+        clip_norm=config.clip_norm,
+    )
+
+
+def _members(config, task, key, *, inits=INITS, members=None, hidden_size=None):
+    members = config.members_per_init if members is None else members
     models = []
-    for init_index, init in enumerate(INITS):
-        for member in range(config.members_per_init):
+    for init_index, init in enumerate(inits):
+        for member in range(members):
             models.append(
                 ElmanRNN(
                     task.num_inputs,
-                    config.hidden_size,
+                    config.hidden_size if hidden_size is None else hidden_size,
                     task.num_outputs,
                     key=derived_key(key, init_index, member),
                     recurrent_init=init,
@@ -192,47 +319,133 @@ def _mean(values) -> float | None:
     return float(values.mean()) if values.size else None
 
 
-def _with_recurrent(models, weights):
-    return eqx.tree_at(lambda m: m.recurrent_weights, models, weights)
+def _label_stimuli(task, count: int) -> jax.Array:
+    """Clean inputs (conditions, time, input) of up to ``count`` conditions spread evenly
+    over all of them (first and last included)."""
+    conditions = np.unique(np.linspace(0, task.num_conditions - 1, count).round().astype(int))
+    zero = jnp.zeros((), jnp.int32)
+    return jax.vmap(lambda c: task.clean_trial(c, zero).inputs)(jnp.asarray(conditions, jnp.int32))
+
+
+def _train_cell(config, name, task, key, **member_fields):
+    """Train one stack of networks on ``task``; the data key is shared by the stack."""
+    init_key, data_key, eval_key = jr.split(key, 3)
+    models = _members(config, task, init_key, **member_fields)
+    result = train_bptt(models, task, key=data_key, options=_options(config, name))
+    scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
+    return models, result, scores, eval_key
+
+
+def _solutions(config, name, task, trained, key, arrays):
+    """Dynamical labels of every network and fixed points of the first few, per init."""
+    stimuli = _label_stimuli(task, config.label_conditions)
+    labels = dynamical_labels(
+        trained, stimuli, num_steps=config.label_steps, window=config.label_window
+    )
+    arrays[f"{name}.dynamical_labels"] = labels.labels
+    arrays[f"{name}.dynamical_periods"] = labels.periods
+    stable, unstable = [], []
+    for index in range(labels.labels.shape[0]):
+        if index % config.members_per_init >= config.fixed_point_networks:
+            stable.append(np.nan)
+            unstable.append(np.nan)
+            continue
+        found, trajectories = trained_fixed_points(
+            unstack_model(trained, index),
+            stimuli,
+            key=derived_key(key, index),
+            num_starts=config.fixed_point_starts,
+        )
+        is_stable = np.array([s == "stable" for s in found.stability], dtype=bool)
+        stable.append(int(is_stable.sum()))
+        unstable.append(int((~is_stable).sum()))
+        if index == 0:  # the first network of the task, for the phase-space figure
+            arrays[f"{name}.fixed_points"] = found.points
+            arrays[f"{name}.fixed_points_stable"] = is_stable
+            arrays[f"{name}.fixed_points_readout"] = np.asarray(
+                found.points @ np.asarray(trained.readout_weights[0], np.float64).T
+                + np.asarray(trained.readout_bias[0], np.float64)
+            )
+            arrays[f"{name}.trajectories"] = trajectories
+    arrays[f"{name}.stable_points"] = np.array(stable)
+    arrays[f"{name}.unstable_points"] = np.array(unstable)
+    return labels, np.array(stable), np.array(unstable)
+
+
+def _sweep(config, key, progress_advance, metrics, arrays, kind, cells):
+    """Delay or size sweep of the delayed-pulse task: one stack of networks per cell.
+
+    A cell is named by its (delay, N) and its key derives from them, so a cell that both
+    sweeps contain (e.g. N = 50 at the size sweep's delay) is trained once (``cells``)."""
+    values = config.delays if kind == "delay" else config.sizes
+    distances, accuracies = [], []
+    for value in values:
+        delay = float(value) if kind == "delay" else config.size_sweep_delay
+        size = config.hidden_size if kind == "delay" else int(value)
+        if (delay, size) not in cells:
+            task = make_task("interval", **{**config.sweep_task_fields, "response_delay": delay})
+            cells[delay, size] = _train_cell(
+                config,
+                "interval",
+                task,
+                derived_key(key, round(1000 * delay), size),
+                inits=(config.sweep_init,),
+                members=config.sweep_members,
+                hidden_size=size,
+            )[2]
+        scores = cells[delay, size]
+        distances.append(float(scores["distance"].mean()))
+        accuracies.append(float(scores["accuracy"].mean()))
+        suffix = f"delay={delay!r}" if kind == "delay" else f"N={size}"
+        metrics[f"{kind}.distance.{suffix}"] = distances[-1]
+        metrics[f"{kind}.accuracy.{suffix}"] = accuracies[-1]
+        progress_advance(1)
+    arrays[f"{kind}.values"] = np.array(values, dtype=float)
+    arrays[f"{kind}.distance"] = np.array(distances)
+    arrays[f"{kind}.accuracy"] = np.array(accuracies)
+    if kind == "delay":
+        ours, paper = (
+            delay_shape(values, distances),
+            delay_shape(PAPER_DELAYS, PAPER_DELAY_DISTANCE),
+        )
+    else:
+        ours, paper = size_shape(values, distances), size_shape(PAPER_SIZES, PAPER_SIZE_DISTANCE)
+    for name, value in ours.items():
+        metrics[f"{kind}.{name}"] = value
+        metrics[f"{kind}.{name}_paper"] = paper[name]
 
 
 def run(config: TemporalTasksConfig, *, key, progress) -> Results:
-    """Train every (task, init) cell, analyse spectra, prune the AND networks."""
+    """Train every (task, init) cell, analyse spectra, labels and fixed points, prune the
+    AND networks, and sweep the delayed pulse over delays and sizes."""
     metrics: dict = {}
     arrays: dict[str, np.ndarray] = {}
     per_init = config.members_per_init
-    labels_all, solved_all = [], []
+    spectral_all, dynamical_all, solved_all = [], [], []
     epochs = {init: [] for init in INITS}
     and_models = None
-    with progress.task("temporal-tasks: train", len(config.tasks) + 1) as advance:
+    total = len(config.tasks) + 1 + len(config.delays) + len(config.sizes)
+    with progress.task("temporal-tasks: train", total) as advance:
         for task_index, name in enumerate(config.tasks):
             task = _task(config, name)
             task_key = derived_key(key, task_index)
-            init_key, data_key, eval_key = jr.split(task_key, 3)
-            models = _members(config, task, init_key)
-            options = BPTTOptions(
-                learning_rate=config.learning_rate,
-                batch_size=min(config.batch_size, config.num_trials),
-                num_trials=config.num_trials,
-                max_epochs=config.max_epochs,
-                loss_threshold=LOSS_THRESHOLDS[name] * config.loss_threshold_scale,
-                clip_norm=config.clip_norm,
-            )
-            result = train_bptt(models, task, key=data_key, options=options)
-            scores = evaluate_members(
-                result.models, task, key=eval_key, num_trials=config.eval_trials
-            )
+            models, result, scores, eval_key = _train_cell(config, name, task, task_key)
             before = np.asarray(models.recurrent_weights, dtype=np.float64)
             after = np.asarray(result.models.recurrent_weights, dtype=np.float64)
             summaries_before = [spectrum_summary(w) for w in before]
             summaries_after = [spectrum_summary(w) for w in after]
-            labels = [spectral_label(w) == "oscillatory" for w in after]
+            spectral = np.array([spectral_label(w) == "oscillatory" for w in after])
+            labels, stable, unstable = _solutions(
+                config, name, task, result.models, derived_key(task_key, 7), arrays
+            )
+            dynamical = labels.held_by_oscillation
             metrics[f"{name}.accuracy"] = float(scores["accuracy"].mean())
             metrics[f"{name}.distance"] = float(scores["distance"].mean())
             for init_index, init in enumerate(INITS):
                 cell = slice(init_index * per_init, (init_index + 1) * per_init)
                 prefix = f"{name}.{init}"
                 converged = result.converged[cell]
+                cell_labels = labels.labels[cell]
                 metrics[f"{prefix}.accuracy_mean"] = float(scores["accuracy"][cell].mean())
                 metrics[f"{prefix}.distance_mean"] = float(scores["distance"][cell].mean())
                 metrics[f"{prefix}.solved_fraction"] = float(scores["solved"][cell].mean())
@@ -246,15 +459,32 @@ def run(config: TemporalTasksConfig, *, key, progress) -> Results:
                 metrics[f"{prefix}.henrici_after_mean"] = _mean(
                     [s["henrici"] for s in summaries_after[cell]]
                 )
-                metrics[f"{prefix}.oscillatory_fraction"] = float(np.mean(labels[cell]))
+                metrics[f"{prefix}.oscillatory_fraction"] = float(np.mean(spectral[cell]))
+                for label in ("fixed_point", "limit_cycle", "irregular"):
+                    metrics[f"{prefix}.{label}_fraction"] = float(np.mean(cell_labels == label))
+                metrics[f"{prefix}.label_disagreement_fraction"] = float(
+                    np.mean(spectral[cell] != dynamical[cell])
+                )
+                metrics[f"{prefix}.stable_points_mean"] = _mean(stable[cell])
+                metrics[f"{prefix}.unstable_points_mean"] = _mean(unstable[cell])
                 epochs[init].extend(result.epochs_trained[cell][converged].tolist())
-            labels_all.extend(labels)
+            spectral_all.extend(spectral.tolist())
+            dynamical_all.extend(dynamical.tolist())
             solved_all.extend(scores["solved"].tolist())
             arrays[f"{name}.eigenvalues_before"] = np.array([np.linalg.eigvals(w) for w in before])
             arrays[f"{name}.eigenvalues_after"] = np.array([np.linalg.eigvals(w) for w in after])
+            arrays[f"{name}.henrici_before"] = np.array([s["henrici"] for s in summaries_before])
+            arrays[f"{name}.henrici_after"] = np.array([s["henrici"] for s in summaries_after])
             arrays[f"{name}.losses"] = result.losses
             arrays[f"{name}.accuracy"] = scores["accuracy"]
             arrays[f"{name}.distance"] = scores["distance"]
+            sample = all_conditions(eval_key, task)
+            shown = min(task.num_conditions, 4)
+            arrays[f"{name}.sample_inputs"] = np.asarray(sample.inputs[:shown])
+            arrays[f"{name}.sample_targets"] = np.asarray(sample.targets[:shown])
+            arrays[f"{name}.sample_outputs"] = np.asarray(
+                jax.vmap(unstack_model(result.models, 0))(sample.inputs[:shown])
+            )
             if name == "and":
                 # prune the solved networks (all of them if none solved)
                 keep = np.nonzero(scores["solved"])[0] if scores["solved"].any() else None
@@ -268,9 +498,17 @@ def run(config: TemporalTasksConfig, *, key, progress) -> Results:
             advance(1)
 
         solved = np.array(solved_all, dtype=bool)
-        oscillatory = np.array(labels_all, dtype=bool)
+        spectral = np.array(spectral_all, dtype=bool)
+        dynamical = np.array(dynamical_all, dtype=bool)
+        metrics["diversity.num_solved"] = int(solved.sum())
         metrics["diversity.oscillatory_fraction"] = (
-            float(oscillatory[solved].mean()) if solved.any() else None
+            float(spectral[solved].mean()) if solved.any() else None
+        )
+        metrics["diversity.held_by_oscillation_fraction"] = (
+            float(dynamical[solved].mean()) if solved.any() else None
+        )
+        metrics["diversity.label_disagreement_fraction"] = (
+            float((spectral != dynamical)[solved].mean()) if solved.any() else None
         )
         for init in INITS:
             metrics[f"init.epochs_to_criterion.{init}"] = _mean(epochs[init])
@@ -280,66 +518,77 @@ def run(config: TemporalTasksConfig, *, key, progress) -> Results:
         metrics["pruning.tolerated_fraction"] = None
         metrics["pruning.break_fraction"] = None
         if and_models is not None:
-            weights = and_models.recurrent_weights
-            for sign in ("both", "positive", "negative"):
-                distances, accuracies = [], []
-                for p in fractions:
-                    pruned = jax.vmap(lambda w, p=p, sign=sign: prune_weakest(w, p, sign=sign))(
-                        weights
-                    )
-                    scores = evaluate_members(
-                        _with_recurrent(and_models, pruned),
-                        and_task,
-                        key=and_eval_key,
-                        num_trials=config.eval_trials,
-                    )
-                    distances.append(float(scores["distance"].mean()))
-                    accuracies.append(float(scores["accuracy"].mean()))
-                distances = np.array(distances)
+            curves = pruning_curves(
+                and_models,
+                and_task,
+                fractions=fractions,
+                key=derived_key(key, 90),
+                eval_key=and_eval_key,
+                num_trials=config.eval_trials,
+            )
+            for sign, (distances, accuracies) in curves.items():
                 arrays[f"pruning.{sign}.distance"] = distances
-                arrays[f"pruning.{sign}.accuracy"] = np.array(accuracies)
+                arrays[f"pruning.{sign}.accuracy"] = accuracies
                 for p, d in zip(fractions, distances, strict=True):
                     metrics[f"pruning.{sign}.distance={float(p)!r}"] = float(d)
-            both = arrays["pruning.both.distance"]
-            accurate = np.nonzero(arrays["pruning.both.accuracy"] >= 0.9)[0]
+                metrics[f"pruning.{sign}.knee_fraction"] = pruning_shape(fractions, distances)[
+                    "knee_fraction"
+                ]
+            both, accuracy = curves["both"]
+            accurate = np.nonzero(accuracy >= 0.9)[0]
             metrics["pruning.tolerated_fraction"] = (
                 float(fractions[accurate[-1]]) if accurate.size else None
             )
             far = np.nonzero(both >= 1.0)[0]
             metrics["pruning.break_fraction"] = float(fractions[far[0]]) if far.size else None
-            # The spec's shape criteria, relative to the undamaged distance.
-            broken = np.nonzero(both > 3 * both[0])[0]
-            stop = broken[0] if broken.size else len(fractions)
-            within = np.nonzero(both[:stop] <= 2 * both[0])[0]
-            metrics["pruning.tolerated_fraction_relative"] = float(fractions[within[-1]])
-            metrics["pruning.break_fraction_relative"] = (
-                float(fractions[broken[0]]) if broken.size else None
-            )
+            # The spec's shape criteria, relative to the undamaged distance, ours and theirs.
+            ours = pruning_shape(fractions, both)
+            paper = pruning_shape(PAPER_PRUNING_FRACTIONS, PAPER_PRUNING_DISTANCE)
+            metrics["pruning.tolerated_fraction_relative"] = ours["tolerated_fraction"]
+            metrics["pruning.break_fraction_relative"] = ours["knee_fraction"]
+            metrics["pruning.ratio_at_20"] = ours["ratio_at_20"]
+            metrics["pruning.tolerated_fraction_paper"] = paper["tolerated_fraction"]
+            metrics["pruning.break_fraction_paper"] = paper["knee_fraction"]
+            metrics["pruning.ratio_at_20_paper"] = paper["ratio_at_20"]
         advance(1)
+        cells: dict = {}
+        if config.delays:
+            _sweep(config, derived_key(key, 100), advance, metrics, arrays, "delay", cells)
+        if config.sizes:
+            _sweep(config, derived_key(key, 100), advance, metrics, arrays, "size", cells)
     return Results(metrics=metrics, arrays=arrays)
 
 
 def figures(results: Results, config: TemporalTasksConfig, folder: Path) -> list[Path]:
-    """Eigenvalues before/after training per task; AND distance against pruned fraction."""
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Task samples and trained outputs, spectra and Henrici departure before/after
+    training, fixed points in PCA space, and the pruning, delay and size curves beside
+    the authors'."""
+    plt = pyplot()
+    save = FigureSaver(folder)
     a = results.arrays
-    paths = []
+    tasks = [name for name in config.tasks if f"{name}.eigenvalues_after" in a]
 
-    def save(fig, name):
-        path = Path(folder) / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+    # trained outputs against targets, one panel per task (first network, per condition)
+    if tasks:
+        fig, axes = plt.subplots(len(tasks), 2, figsize=(9, 1.7 * len(tasks)), squeeze=False)
+        for row, name in zip(axes, tasks, strict=True):
+            inputs, targets = a[f"{name}.sample_inputs"], a[f"{name}.sample_targets"]
+            outputs = a[f"{name}.sample_outputs"]
+            for c in range(inputs.shape[0]):
+                row[0].plot(inputs[c] + 1.5 * c, lw=0.8, color=f"C{c}")
+                row[1].plot(targets[c, :, 0] + 1.5 * c, lw=0.8, color="0.6")
+                row[1].plot(outputs[c, :, 0] + 1.5 * c, lw=0.9, color=f"C{c}")
+            row[0].set_ylabel(name)
+            row[0].set_yticks([])
+            row[1].set_yticks([])
+        axes[0, 0].set_title("inputs (one row per condition)")
+        axes[0, 1].set_title("target (grey) and trained output")
+        axes[-1, 0].set_xlabel("time step (ms)")
+        axes[-1, 1].set_xlabel("time step (ms)")
+        save(fig, "task_outputs")
 
     theta = np.linspace(0, 2 * np.pi, 400)
-    for name in config.tasks:
-        if f"{name}.eigenvalues_after" not in a:
-            continue
+    for name in tasks:
         fig, ax = plt.subplots(figsize=(4.4, 4.4))
         before, after = a[f"{name}.eigenvalues_before"], a[f"{name}.eigenvalues_after"]
         ax.plot(before.real.ravel(), before.imag.ravel(), ".", ms=2, label="initial")
@@ -349,16 +598,93 @@ def figures(results: Results, config: TemporalTasksConfig, folder: Path) -> list
         ax.set(xlabel="Re", ylabel="Im", title=f"{name}: eigenvalues of W")
         ax.legend(loc="upper right", fontsize=7)
         save(fig, f"spectrum_{name}")
-    if "pruning.both.distance" in a:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        for sign in ("both", "positive", "negative"):
-            ax.plot(100 * a["pruning.fractions"], a[f"pruning.{sign}.distance"], "o-", label=sign)
-        for level in (1.0, 1.5):
-            ax.axhline(level, ls="--", c="gray", lw=0.8)
-        ax.set(xlabel="weakest weights removed (%)", ylabel="mean distance", title="AND pruning")
+
+    if tasks:
+        fig, ax = plt.subplots(figsize=(6, 3.4))
+        per_init = config.members_per_init
+        for i, init in enumerate(INITS):
+            cell = slice(i * per_init, (i + 1) * per_init)
+            x = np.arange(len(tasks)) + (i - 0.5) * 0.3
+            before = [a[f"{name}.henrici_before"][cell].mean() for name in tasks]
+            after = [a[f"{name}.henrici_after"][cell].mean() for name in tasks]
+            ax.plot(x, before, "o", mfc="none", color=f"C{i}", label=f"{init}, initial")
+            ax.plot(x, after, "s", color=f"C{i}", label=f"{init}, trained")
+        ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30)
+        ax.set(ylabel="Henrici departure H", title="departure from normality")
         ax.legend(fontsize=7)
+        save(fig, "henrici")
+
+    # fixed points of the first trained network of each task, in PCA space of its states
+    shown = [name for name in tasks if f"{name}.trajectories" in a]
+    if shown:
+        fig, axes = plt.subplots(1, len(shown), figsize=(3 * len(shown), 3.2), squeeze=False)
+        for ax, name in zip(axes[0], shown, strict=True):
+            trajectories = a[f"{name}.trajectories"]
+            flat = trajectories.reshape(-1, trajectories.shape[-1])
+            centre = flat.mean(0)
+            _, _, vt = np.linalg.svd(flat - centre, full_matrices=False)
+            basis = vt[:2].T
+            for c, path in enumerate(trajectories):
+                xy = (path - centre) @ basis
+                ax.plot(xy[:, 0], xy[:, 1], lw=0.7, color=f"C{c}")
+            points = a[f"{name}.fixed_points"]
+            if points.size:
+                xy = (points - centre) @ basis
+                stable = a[f"{name}.fixed_points_stable"]
+                ax.plot(xy[stable, 0], xy[stable, 1], "ko", ms=5, label="stable")
+                ax.plot(
+                    xy[~stable, 0], xy[~stable, 1], "o", mfc="w", mec="k", ms=5, label="unstable"
+                )
+            ax.set(title=name, xlabel="PC 1", ylabel="PC 2")
+        axes[0, 0].legend(fontsize=7)
+        save(fig, "fixed_points_pca")
+
+    if "pruning.both.distance" in a:
+        fractions = a["pruning.fractions"]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+        for sign in ("both", "positive", "negative", "random"):
+            axes[0].plot(100 * fractions, a[f"pruning.{sign}.distance"], "o-", label=sign)
+        for level in (1.0, 1.5):
+            axes[0].axhline(level, ls="--", c="gray", lw=0.8)
+        axes[0].set(
+            xlabel="weakest weights removed (%)",
+            ylabel="mean distance",
+            title="AND pruning (ours)",
+        )
+        axes[0].legend(fontsize=7)
+        both = a["pruning.both.distance"]
+        axes[1].plot(100 * fractions, both / both[0], "o-", label="ours")
+        axes[1].plot(
+            100 * PAPER_PRUNING_FRACTIONS,
+            PAPER_PRUNING_DISTANCE / PAPER_PRUNING_DISTANCE[0],
+            "s--",
+            color="k",
+            label="Jarne & Laje",
+        )
+        for level in (2.0, 3.0):
+            axes[1].axhline(level, ls=":", c="gray", lw=0.8)
+        axes[1].set(
+            xlabel="weakest weights removed (%)",
+            ylabel="distance / undamaged",
+            title="shape beside the paper",
+            yscale="log",
+        )
+        axes[1].legend(fontsize=7)
         save(fig, "pruning_and")
-    return paths
+
+    for kind, label, paper_x, paper_y in (
+        ("delay", "delay (ms)", PAPER_DELAYS, PAPER_DELAY_DISTANCE),
+        ("size", "units N", PAPER_SIZES, PAPER_SIZE_DISTANCE),
+    ):
+        if f"{kind}.distance" not in a:
+            continue
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        ax.plot(a[f"{kind}.values"], a[f"{kind}.distance"], "o-", label="ours")
+        ax.plot(paper_x, paper_y, "s--", color="k", ms=3, label="Jarne & Laje")
+        ax.set(xlabel=label, ylabel="mean distance", title=f"delayed pulse: {kind} sweep")
+        ax.legend(fontsize=7)
+        save(fig, f"{kind}_sweep")
+    return save.paths
 
 
 EXPERIMENT = Experiment(
