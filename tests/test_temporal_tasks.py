@@ -159,3 +159,50 @@ def test_shape_summaries_give_the_published_numbers():
 def test_bad_sweep_config_is_one_line(overrides, fragment):
     with pytest.raises(Exception, match=fragment):
         EXPERIMENT.make_config(overrides=overrides)
+
+
+def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch):
+    """The run directory passes OUT/checkpoints: a second run (as after a kill) resumes
+    each training cell from its checkpoint, trains nothing and gives the same numbers."""
+    import json
+
+    import rnnlab.experiments._temporal_tasks as tt
+    from rnnlab.experiments._rundir import run_experiment
+
+    config = EXPERIMENT.make_config(
+        quick=True,
+        overrides={
+            "tasks": ["and", "not"],
+            "hidden_size": 8,
+            "members_per_init": 1,
+            "num_trials": 64,
+            "max_epochs": 2,
+            "eval_trials": 8,
+            "pruning_fractions": [0.0, 0.3],
+            "task_fields": {"and": {"tail": 30}, "not": {"tail": 30}},
+            "label_steps": 50,
+            "label_window": 20,
+            "fixed_point_networks": 0,
+            "delays": [25.0],
+            "sizes": [],
+            "sweep_members": 1,
+            "sweep_task_fields": {"trial_length": 120},
+        },
+    )
+    resumed = []
+    train = tt.train_bptt
+
+    def recording(*args, **kwargs):
+        result = train(*args, **kwargs)
+        resumed.append(result.resumed_from)
+        return result
+
+    monkeypatch.setattr(tt, "train_bptt", recording)
+    assert run_experiment(EXPERIMENT, config, tmp_path)["state"] == "done"
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    cells = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert cells == ["interval-delay25-N8", "task-and", "task-not"]
+    assert resumed == [0, 0, 0]
+    assert run_experiment(EXPERIMENT, config, tmp_path)["state"] == "done"
+    assert resumed[3:] == [2, 2, 2]  # every cell resumed after its last (second) epoch
+    assert json.loads((tmp_path / "metrics.json").read_text()) == first

@@ -130,17 +130,17 @@ def trained_fixed_points(
     num_starts: int = 256,
     jitter: float = 1e-2,
     inputs: Float[Array, " input"] | None = None,
-    options: FixedPointOptions = FixedPointOptions(),
+    options: FixedPointOptions | None = None,
 ) -> tuple[FixedPoints, np.ndarray]:
     r"""Fixed and slow points of one trained discrete-time network at a constant input.
 
     Starts are ``num_starts`` hidden states drawn uniformly from the network's own
     trajectories on ``stimuli`` (time, input each), plus Gaussian ``jitter``; then
     :func:`rnnlab.analysis.find_fixed_points` (Adam on $q = \tfrac12|F(h) - h|^2$, then
-    Levenberg-Marquardt) at the constant input ``inputs`` (default zero: the delay and
-    hold periods). The model is cast to float64 first. Returns the
-    :class:`~rnnlab.analysis.FixedPoints` and the trajectories (stimuli, time, hidden), in
-    float64, e.g. for a PCA plot.
+    Levenberg-Marquardt; ``options`` default :class:`~rnnlab.analysis.FixedPointOptions`)
+    at the constant input ``inputs`` (default zero: the delay and hold periods). The
+    model is cast to float64 first. Returns the :class:`~rnnlab.analysis.FixedPoints` and
+    the trajectories (stimuli, time, hidden), in float64, e.g. for a PCA plot.
     """
     if num_starts <= 0:
         raise InvalidInputError(f"num_starts={num_starts} must be a positive integer")
@@ -152,5 +152,6 @@ def trained_fixed_points(
     picks = jr.choice(pick_key, flat.shape[0], (num_starts,), replace=True)
     starts = flat[picks] + jitter * jr.normal(jitter_key, (num_starts, flat.shape[1]), flat.dtype)
     args = None if inputs is None else jnp.asarray(inputs, jnp.float64)
+    options = FixedPointOptions() if options is None else options
     found = find_fixed_points(model, starts, options=options, args=args)
     return found, np.asarray(trajectories)

@@ -58,7 +58,10 @@ class Experiment:
     """A registered reproduction.
 
     ``quick`` holds the config overrides of ``--quick`` (smaller sizes, same code path).
-    ``metric_docs`` documents every metric name the experiment writes.
+    ``metric_docs`` documents every metric name the experiment writes. ``resumable``:
+    ``run`` also takes ``checkpoint_dir`` (a folder it may write training checkpoints to
+    and resume from; the run directory passes ``OUT/checkpoints``), so a killed run
+    restarted on the same ``--out`` continues where it stopped.
     """
 
     id: str
@@ -70,6 +73,7 @@ class Experiment:
     citation: str
     quick: dict[str, Any] = field(default_factory=dict)
     metric_docs: dict[str, str] = field(default_factory=dict)
+    resumable: bool = False
 
     def make_config(
         self, *, quick: bool = False, seed: int | None = None, overrides: dict[str, Any] = None

@@ -121,8 +121,9 @@ def run_experiment(
         {"experiment": experiment.id, "config": config.model_dump(), "versions": versions()},
     )
     try:
+        extra = {"checkpoint_dir": out / "checkpoints"} if experiment.resumable else {}
         results: Results = experiment.run(
-            config, key=jr.key(config.seed), progress=progress or SilentProgress()
+            config, key=jr.key(config.seed), progress=progress or SilentProgress(), **extra
         )
         figures = experiment.figures(results, config, out / "figures")
     except (DivergenceError, FloatingPointError, ArithmeticError) as error:

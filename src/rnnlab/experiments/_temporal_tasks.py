@@ -20,11 +20,20 @@ At 3e-3 the loss of many networks jumped back up mid-training; in quick layouts 
 24 epochs, 3 networks per initialisation) 1 of 6 flip-flop and 5 of 6 XOR networks were
 solved at 3e-3 with 512 trials per epoch, 5 of 6 and 6 of 6 at 1e-3 with 1024.
 
-``--quick`` also trains NOT without input noise (the authors' paper copy; their root
-generator adds 0.1): with no cue, a NOT network times its switch to "high" by a slow
+NOT trains without input noise (the authors' paper copy; their root generator adds
+0.1), in both modes: with no cue, a NOT network times its switch to "high" by a slow
 escape from the origin driven by its small bias, which noise of 0.1 per step swamps
-(measured likewise: 5 of 6 networks solved noise-free, 2 of 6 with noise), and relaxes the
-early-stopping thresholds 10x, since ~400 updates rarely reach the authors' values.
+(measured likewise: 5 of 6 networks solved noise-free, 2 of 6 with noise). ``--quick``
+relaxes the early-stopping thresholds 10x, since ~400 updates rarely reach the authors'
+values, uses shorter task layouts and N = 32, labels after 2,000 silent steps instead of
+5,000, and sweeps delays {25, 100, 170} ms at N = 32 and sizes {16, 32, 64} at 100 ms with
+2 networks per cell (the spec's {50, 100, 200} at 4 networks does not fit 3 minutes on 2
+CPU cores; the sweeps' distances in quick mode are from undertrained networks).
+
+Cost of the default (paper) sizes on a CPU: the sweeps dominate (24 delays and 22 sizes up
+to N = 500, 20 networks per cell; hours, mostly in the N >= 300 cells); on one CPU core a
+vmapped stack of networks costs about as much as the networks one after another
+(BENCHMARKS.md, BPTT). Sweep a subset with ``--set delays=...`` / ``--set sizes=...``.
 """
 
 from pathlib import Path
@@ -105,7 +114,9 @@ class TemporalTasksConfig(ExperimentConfig):
         description="fractions of the weakest recurrent weights zeroed (AND networks)",
     )
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
-        {}, description="per-task spec overrides, e.g. {'and': {'tail': 60}}"
+        {"not": {"input_noise_std": 0.0}},
+        description="per-task spec overrides, e.g. {'and': {'tail': 60}}; default: NOT "
+        "without input noise (the authors' paper copy)",
     )
     label_steps: int = pydantic.Field(5000, gt=0, description="silent steps after a stimulus")
     label_window: int = pydantic.Field(1000, gt=0, description="last steps that are labelled")
@@ -327,11 +338,15 @@ def _label_stimuli(task, count: int) -> jax.Array:
     return jax.vmap(lambda c: task.clean_trial(c, zero).inputs)(jnp.asarray(conditions, jnp.int32))
 
 
-def _train_cell(config, name, task, key, **member_fields):
-    """Train one stack of networks on ``task``; the data key is shared by the stack."""
+def _train_cell(config, name, task, key, checkpoints, cell, **member_fields):
+    """Train one stack of networks on ``task``; the data key is shared by the stack.
+    With ``checkpoints`` (a folder) the cell checkpoints every epoch to
+    ``checkpoints/cell`` and resumes from there (a finished cell is not trained again)."""
     init_key, data_key, eval_key = jr.split(key, 3)
     models = _members(config, task, init_key, **member_fields)
-    result = train_bptt(models, task, key=data_key, options=_options(config, name))
+    folder = None if checkpoints is None else Path(checkpoints) / cell
+    options = _options(config, name)
+    result = train_bptt(models, task, key=data_key, options=options, checkpoint_dir=folder)
     scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
     return models, result, scores, eval_key
 
@@ -372,7 +387,7 @@ def _solutions(config, name, task, trained, key, arrays):
     return labels, np.array(stable), np.array(unstable)
 
 
-def _sweep(config, key, progress_advance, metrics, arrays, kind, cells):
+def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoints):
     """Delay or size sweep of the delayed-pulse task: one stack of networks per cell.
 
     A cell is named by its (delay, N) and its key derives from them, so a cell that both
@@ -389,6 +404,8 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells):
                 "interval",
                 task,
                 derived_key(key, round(1000 * delay), size),
+                checkpoints,
+                f"interval-delay{delay:g}-N{size}",
                 inits=(config.sweep_init,),
                 members=config.sweep_members,
                 hidden_size=size,
@@ -415,9 +432,12 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells):
         metrics[f"{kind}.{name}_paper"] = paper[name]
 
 
-def run(config: TemporalTasksConfig, *, key, progress) -> Results:
+def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> Results:
     """Train every (task, init) cell, analyse spectra, labels and fixed points, prune the
-    AND networks, and sweep the delayed pulse over delays and sizes."""
+    AND networks, and sweep the delayed pulse over delays and sizes.
+
+    ``checkpoint_dir``: every training cell checkpoints there each epoch and resumes from
+    it (the run directory passes ``OUT/checkpoints``)."""
     metrics: dict = {}
     arrays: dict[str, np.ndarray] = {}
     per_init = config.members_per_init
@@ -429,7 +449,9 @@ def run(config: TemporalTasksConfig, *, key, progress) -> Results:
         for task_index, name in enumerate(config.tasks):
             task = _task(config, name)
             task_key = derived_key(key, task_index)
-            models, result, scores, eval_key = _train_cell(config, name, task, task_key)
+            models, result, scores, eval_key = _train_cell(
+                config, name, task, task_key, checkpoint_dir, f"task-{name}"
+            )
             before = np.asarray(models.recurrent_weights, dtype=np.float64)
             after = np.asarray(result.models.recurrent_weights, dtype=np.float64)
             summaries_before = [spectrum_summary(w) for w in before]
@@ -553,9 +575,27 @@ def run(config: TemporalTasksConfig, *, key, progress) -> Results:
         advance(1)
         cells: dict = {}
         if config.delays:
-            _sweep(config, derived_key(key, 100), advance, metrics, arrays, "delay", cells)
+            _sweep(
+                config,
+                derived_key(key, 100),
+                advance,
+                metrics,
+                arrays,
+                "delay",
+                cells,
+                checkpoint_dir,
+            )
         if config.sizes:
-            _sweep(config, derived_key(key, 100), advance, metrics, arrays, "size", cells)
+            _sweep(
+                config,
+                derived_key(key, 100),
+                advance,
+                metrics,
+                arrays,
+                "size",
+                cells,
+                checkpoint_dir,
+            )
     return Results(metrics=metrics, arrays=arrays)
 
 
@@ -701,4 +741,5 @@ EXPERIMENT = Experiment(
     citation=CITATION,
     quick=QUICK,
     metric_docs=METRICS,
+    resumable=True,
 )
