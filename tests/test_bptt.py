@@ -129,3 +129,27 @@ def test_bad_options(fields, fragment):
 def test_unstacked_models_are_refused(key):
     with pytest.raises(rnnlab.InvalidInputError, match="stack"):
         train_bptt(ElmanRNN(2, 4, 1, key=key), AndTask(), key=key)
+
+
+def test_distances_against_noisy_and_clean_targets_by_hand(key):
+    """A silent network (zero read-out) is at distance ||y|| from every target: the noisy
+    training target for ``distance``, the noise-free one for ``distance_clean``."""
+    import equinox as eqx
+
+    from rnnlab.tasks import IntervalTask
+
+    task = IntervalTask(response_delay=40, trial_length=160)  # noise 0.03 on the targets
+    net = ElmanRNN(1, 4, 1, key=key, dtype=jnp.float64)
+    net = eqx.tree_at(lambda m: m.readout_weights, net, jnp.zeros((1, 4), jnp.float64))
+    scores = evaluate_members(stack_models([net]), task, key=key, num_trials=16)
+    trials = sample_batch(key, task, 16)
+    noisy = np.linalg.norm(np.asarray(trials.targets, np.float64)[..., 0], axis=1).mean()
+    clean = np.mean(
+        [
+            np.linalg.norm(np.asarray(task.clean_trial(c, j).targets, np.float64))
+            for c, j in zip(trials.condition, trials.response_shift, strict=True)
+        ]
+    )
+    assert scores["distance"][0] == pytest.approx(noisy, rel=1e-5)
+    assert scores["distance_clean"][0] == pytest.approx(clean, rel=1e-5)
+    assert abs(noisy - clean) > 1e-3  # the noise moved it

@@ -206,3 +206,26 @@ def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch)
     assert run_experiment(EXPERIMENT, config, tmp_path)["state"] == "done"
     assert resumed[3:] == [2, 2, 2]  # every cell resumed after its last (second) epoch
     assert json.loads((tmp_path / "metrics.json").read_text()) == first
+
+
+def test_a_cell_where_every_network_diverges_fails_the_run_with_the_reason(tmp_path):
+    from rnnlab.experiments._rundir import run_experiment
+
+    config = EXPERIMENT.make_config(
+        quick=True,
+        overrides={
+            "tasks": ["and"],
+            "hidden_size": 6,
+            "members_per_init": 1,
+            "num_trials": 64,
+            "max_epochs": 2,
+            "learning_rate": 1e30,
+            "clip_norm": None,
+            "delays": [],
+            "sizes": [],
+        },
+    )
+    status = run_experiment(EXPERIMENT, config, tmp_path)
+    assert status["state"] == "failed"
+    assert "task-and cell diverged" in status["error"] and "lower learning_rate" in status["error"]
+    assert not (tmp_path / "metrics.json").exists()

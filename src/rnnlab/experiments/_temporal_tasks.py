@@ -45,6 +45,7 @@ import jax.random as jr
 import numpy as np
 import pydantic
 
+from .._errors import DivergenceError
 from ..analysis import (
     dynamical_labels,
     spectral_label,
@@ -217,6 +218,12 @@ QUICK = {
 METRICS = {
     "<task>.accuracy": "threshold accuracy, mean over all trained networks of the task",
     "<task>.distance": "the paper's distance ||z - y||_2 per trial, mean over networks",
+    "<task>.distance_clean": "distance against the noise-free target, mean over networks",
+    "<task>.rmse_clean": "distance_clean / sqrt(T): per-step error, comparable across tasks",
+    "<task>.<init>.diverged_fraction": (
+        "fraction whose training loss became non-finite (kept at their last finite epoch; "
+        "a cell where all diverge fails the run)"
+    ),
     "<task>.<init>.accuracy_mean": "accuracy, mean over the networks of one initialisation",
     "<task>.<init>.distance_mean": "distance, mean over the networks of one initialisation",
     "<task>.<init>.solved_fraction": "fraction of networks with accuracy >= 0.95",
@@ -347,6 +354,11 @@ def _train_cell(config, name, task, key, checkpoints, cell, **member_fields):
     folder = None if checkpoints is None else Path(checkpoints) / cell
     options = _options(config, name)
     result = train_bptt(models, task, key=data_key, options=options, checkpoint_dir=folder)
+    if all(status == "diverged" for status in result.status):
+        raise DivergenceError(
+            f"every network of the {cell} cell diverged (non-finite training loss); lower "
+            f"learning_rate={config.learning_rate!r} or set clip_norm"
+        )
     scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
     return models, result, scores, eval_key
 
@@ -463,6 +475,10 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             dynamical = labels.held_by_oscillation
             metrics[f"{name}.accuracy"] = float(scores["accuracy"].mean())
             metrics[f"{name}.distance"] = float(scores["distance"].mean())
+            metrics[f"{name}.distance_clean"] = float(scores["distance_clean"].mean())
+            metrics[f"{name}.rmse_clean"] = float(
+                scores["distance_clean"].mean() / np.sqrt(task.num_steps)
+            )
             for init_index, init in enumerate(INITS):
                 cell = slice(init_index * per_init, (init_index + 1) * per_init)
                 prefix = f"{name}.{init}"
@@ -472,6 +488,9 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
                 metrics[f"{prefix}.distance_mean"] = float(scores["distance"][cell].mean())
                 metrics[f"{prefix}.solved_fraction"] = float(scores["solved"][cell].mean())
                 metrics[f"{prefix}.converged_fraction"] = float(converged.mean())
+                metrics[f"{prefix}.diverged_fraction"] = float(
+                    np.mean([status == "diverged" for status in result.status[cell]])
+                )
                 metrics[f"{prefix}.spectral_radius_after_mean"] = _mean(
                     [s["spectral_radius"] for s in summaries_after[cell]]
                 )
