@@ -226,6 +226,11 @@ class ChaoticMemoriesConfig(ExperimentConfig):
             raise ValueError(f"control_values {self.control_values} must be distinct")
         if self.drop_time >= self.hold_time:
             raise ValueError(f"drop_time={self.drop_time} must be < hold_time={self.hold_time}")
+        if self.reference_time < 50.0:
+            raise ValueError(
+                f"reference_time={self.reference_time} must be >= 50 (the coverage distance "
+                "subsamples 5000 reference points, sampled every 0.01)"
+            )
         check_step_size(self.rate, self.dt, "rk4")
         check_step_size(self.rate, self.closed_loop_dt, "rk4")
         for name in ("hold_time", "drop_time", "ramp_time"):
@@ -469,7 +474,7 @@ def _evaluate(config, loop, r0, targets, key, *, start=None, final_states=False)
 def _reference(config, key) -> np.ndarray:
     """Lorenz (rho = 28) for ``reference_time`` after a 50-unit transient, every 0.01."""
     x0 = jr.uniform(key, (3,), jnp.float64, 0.0, 10.0) + jnp.array([0.0, 0.0, 10.0])
-    ts = 50.0 + jnp.arange(round(config.reference_time / 0.01) + 1) * 0.01
+    ts = 50.0 + jnp.arange(round(config.reference_time / 0.01) + 1, dtype=jnp.float64) * 0.01
     x50 = simulate(Lorenz(), x0, jnp.array([0.0, 50.0]), options=GROUND_TRUTH).states[-1]
     trajectory = simulate(Lorenz(), x50, ts, options=GROUND_TRUTH)
     return np.asarray(trajectory.raise_if_diverged("Lorenz reference").states)
