@@ -99,6 +99,10 @@ def test_checkpoint_resume_is_exact(tmp_path):
     # the same directory with another key is refused, not silently resumed
     with pytest.raises(rnnlab.InvalidInputError, match="different run"):
         train_bptt(members, task, key=jr.key(4), options=options, checkpoint_dir=tmp_path)
+    # ... and so are networks of another size, whose leaves do not even deserialise
+    larger = small_members(task, 2, hidden=members.recurrent_weights.shape[-1] + 1)
+    with pytest.raises(rnnlab.InvalidInputError, match="different run"):
+        train_bptt(larger, task, key=jr.key(0), options=options, checkpoint_dir=tmp_path)
 
 
 def test_divergence_is_a_status_or_an_error():

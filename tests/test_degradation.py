@@ -118,6 +118,13 @@ def test_trajectory_labels(key):
     assert classify_trajectory(cycle) == ("limit_cycle", 7)
     noise = np.asarray(jr.normal(key, (200, 3)))
     assert classify_trajectory(noise) == ("irregular", 0)
+    # a slow geometric approach moves > 1e-4 over the window but < 1e-3 per step: it
+    # never leaves and re-enters the tolerance ball, so it is no (period-1) cycle
+    decay = 0.3 * 0.999 ** np.arange(4000, 5000)[:, None] * np.ones((1, 3))
+    assert classify_trajectory(decay) == ("slow", 0)
+    # a period-2 flip is a cycle of period 2
+    flip = np.tile([[0.5, -0.5], [-0.5, 0.5]], (50, 1))
+    assert classify_trajectory(flip) == ("limit_cycle", 2)
 
 
 def test_dynamical_label_of_a_contracting_network(key):

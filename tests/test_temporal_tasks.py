@@ -1,11 +1,15 @@
 """temporal-tasks experiment: a fast end-to-end run with every metric, and real numbers."""
 
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
 
+import rnnlab.experiments._temporal_tasks as tt
+from rnnlab.analysis._solutions import _float64
 from rnnlab.experiments._base import SilentProgress
 from rnnlab.experiments._temporal_tasks import EXPERIMENT
+from rnnlab.models import unstack_model
 
 TASK_NAMES = ("and", "or", "xor", "not", "flipflop", "oscillation", "interval")
 
@@ -45,12 +49,23 @@ def tiny_run():
             "sweep_task_fields": {"trial_length": 150},
         },
     )
-    results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
-    return config, results
+    calls = []
+    train = tt.train_bptt
+
+    def recording(models, task, **kwargs):
+        result = train(models, task, **kwargs)
+        calls.append(result.models)
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tt, "train_bptt", recording)
+        results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
+    trained = dict(zip(config.tasks, calls, strict=False))  # the task cells come first
+    return config, results, trained, len(calls) - len(config.tasks)
 
 
 def test_every_metric_is_present(tiny_run):
-    _, results = tiny_run
+    _, results, _, _ = tiny_run
     metrics = results.metrics
     required = [f"{name}.{kind}" for name in TASK_NAMES for kind in ("accuracy", "distance")]
     required += [
@@ -83,14 +98,16 @@ def test_every_metric_is_present(tiny_run):
 
 
 def test_and_is_learned_and_unpruned_distance_is_reproduced(tiny_run):
-    config, results = tiny_run
+    config, results, trained, sweep_trainings = tiny_run
     metrics, arrays = results.metrics, results.arrays
     # Real learning, not only shapes: AND at N = 16 after a few short epochs.
     assert metrics["and.accuracy"] >= 0.9, metrics["and.accuracy"]
     # Pruning 0 % must give back the unpruned networks' distance on the same trials: the
-    # pruned set is the solved AND networks (all of them when none solved).
-    solved = arrays["and.accuracy"] >= 0.95
-    kept = arrays["and.distance"][solved] if solved.any() else arrays["and.distance"]
+    # pruned set is the solved orthogonal AND networks (all orthogonal ones when none is).
+    orthogonal = slice(0, config.members_per_init)  # members are ordered by init
+    solved = arrays["and.accuracy"][orthogonal] >= 0.95
+    distances = arrays["and.distance"][orthogonal]
+    kept = distances[solved] if solved.any() else distances
     assert metrics["pruning.num_networks"] == int(solved.sum())
     assert metrics["pruning.both.distance=0.0"] == pytest.approx(float(kept.mean()), rel=1e-6)
     # Losses were recorded per epoch for both members, and fell during training.
@@ -100,22 +117,28 @@ def test_and_is_learned_and_unpruned_distance_is_reproduced(tiny_run):
 
 
 def test_labels_fixed_points_and_sweeps(tiny_run):
-    config, results = tiny_run
+    config, results, trained, sweep_trainings = tiny_run
     metrics, arrays = results.metrics, results.arrays
     for name in TASK_NAMES:
         labels = arrays[f"{name}.dynamical_labels"]
         assert labels.shape[0] == 2 * config.members_per_init
-        assert set(np.unique(labels)) <= {"fixed_point", "limit_cycle", "irregular"}
+        assert set(np.unique(labels)) <= {"fixed_point", "limit_cycle", "slow", "irregular"}
         fractions = [
             metrics[f"{name}.orthogonal.{kind}_fraction"]
-            for kind in ("fixed_point", "limit_cycle", "irregular")
+            for kind in ("fixed_point", "limit_cycle", "slow", "irregular")
         ]
         assert sum(fractions) == pytest.approx(1.0)
-        # the analysed network's fixed points are fixed points of its own step map
+        # the analysed network's fixed points are fixed points of its own step map,
+        # checked here by stepping the first trained network (float64) from each point
         points = arrays[f"{name}.fixed_points"]
         assert points.shape[0] >= 1  # a tanh network always has one
+        net = _float64(unstack_model(trained[name], 0))
+        for point in points:
+            moved = np.asarray(net.step(jnp.asarray(point), None)) - point
+            assert np.max(np.abs(moved)) < 1e-7
     # the sweep cell (delay 60, N 16) is shared by both sweeps: trained once, same number
     assert metrics["size.distance.N=16"] == metrics["delay.distance.delay=60.0"]
+    assert sweep_trainings == 3  # 4 sweep points, 3 distinct cells
     assert metrics["delay.ratio_plateau_to_25"] is None  # no delay >= 95 ms in this grid
     assert metrics["size.ratio_plateau_to_50"] is None  # no 250 <= N <= 450
     assert metrics["size.ratio_largest_to_smallest"] == pytest.approx(

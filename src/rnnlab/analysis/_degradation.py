@@ -190,17 +190,25 @@ def spectral_label(
     return "oscillatory" if summary["oscillation_index"] >= oscillatory_index else "fixed_point"
 
 
+Label = Literal["fixed_point", "limit_cycle", "slow", "irregular"]
+
+
 def classify_trajectory(
     states: Float[ArrayLike, "time dim"],
     *,
     fixed_tolerance: float = 1e-4,
     cycle_tolerance: float = 1e-3,
-) -> tuple[Literal["fixed_point", "limit_cycle", "irregular"], int]:
+) -> tuple[Label, int]:
     """Label the end of a hidden-state trajectory and return ``(label, period)``.
 
     ``fixed_point`` if no unit moves more than ``fixed_tolerance`` over ``states``;
-    ``limit_cycle`` if the last state comes back within ``cycle_tolerance`` (max norm) of
-    an earlier one (``period`` = the smallest such lag in steps); else ``irregular``.
+    ``limit_cycle`` if the path leaves the ``cycle_tolerance`` ball (max norm) around the
+    last state and comes back into it (``period`` = the smallest such lag in steps, >= 2);
+    ``slow`` if it never comes back but only drifts steadily towards (or away from) the
+    last state, i.e. the distance to it never shrinks with the lag by more than
+    ``cycle_tolerance`` (a slow approach to a fixed point, or a slow escape); else
+    ``irregular`` (this includes quasi-periodic motion on an invariant circle whose
+    period is not a whole number of steps and so never returns within tolerance).
     Pass the last ~1,000 steps of a long run with zero input (spec §5.2).
     """
     x = np.asarray(states, dtype=np.float64)
@@ -208,9 +216,12 @@ def classify_trajectory(
     if np.max(np.abs(x - last)) <= fixed_tolerance:
         return "fixed_point", 0
     distance = np.max(np.abs(x[:-1] - last), axis=1)[::-1]  # lag 1, 2, ...
-    close = np.nonzero(distance <= cycle_tolerance)[0]
-    if close.size:
-        return "limit_cycle", int(close[0] + 1)
+    has_left = np.maximum.accumulate(distance) > cycle_tolerance
+    returned = np.nonzero(has_left & (distance <= cycle_tolerance))[0]
+    if returned.size:
+        return "limit_cycle", int(returned[0] + 1)
+    if np.all(np.diff(distance) >= -cycle_tolerance):
+        return "slow", 0
     return "irregular", 0
 
 
@@ -222,7 +233,7 @@ def dynamical_label(
     window: int = 1000,
     fixed_tolerance: float = 1e-4,
     cycle_tolerance: float = 1e-3,
-) -> tuple[Literal["fixed_point", "limit_cycle", "irregular"], int]:
+) -> tuple[Label, int]:
     """Give ``inputs`` (a stimulus) to ``model``, run ``num_steps`` more with zero input
     and label the last ``window`` hidden states with :func:`classify_trajectory`.
 

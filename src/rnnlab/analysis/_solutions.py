@@ -7,8 +7,8 @@ trained networks (:func:`rnnlab.models.stack_models`):
 
 * :func:`dynamical_labels`: give each stimulus, run on with zero input and label the
   last ``window`` hidden states (:func:`rnnlab.analysis.classify_trajectory`): fixed
-  point, limit cycle (with its period) or irregular. Every (network, stimulus) pair runs
-  in one compiled, vmapped scan.
+  point, limit cycle (with its period), slow drift or irregular. Every (network,
+  stimulus) pair runs in one compiled, vmapped scan.
 * :func:`trained_fixed_points`: fixed and slow points of one network at a constant input
   (Sussillo & Barak 2013), started from states its own trajectories visit, plus jitter;
   run in float64, whatever the network was trained in.
@@ -35,8 +35,9 @@ from ._fixed_points import FixedPointOptions, FixedPoints, find_fixed_points
 class DynamicalLabels(NamedTuple):
     """Result of :func:`dynamical_labels`, one entry per (network, stimulus).
 
-    ``labels``: ``"fixed_point"``, ``"limit_cycle"`` or ``"irregular"``; ``periods``: the
-    limit cycle's period in steps (0 otherwise); ``final_states``: the hidden state at the
+    ``labels``: ``"fixed_point"``, ``"limit_cycle"``, ``"slow"`` or ``"irregular"`` (see
+    :func:`rnnlab.analysis.classify_trajectory`); ``periods``: the limit cycle's period in
+    steps (0 otherwise); ``final_states``: the hidden state at the
     end of the silent run (networks, stimuli, hidden).
     """
 
@@ -47,7 +48,7 @@ class DynamicalLabels(NamedTuple):
     @property
     def held_by_oscillation(self) -> np.ndarray:
         """Per network: does any stimulus end on a limit cycle or irregular motion?"""
-        return np.any(self.labels != "fixed_point", axis=1)
+        return np.any(np.isin(self.labels, ["limit_cycle", "irregular"]), axis=1)
 
 
 @eqx.filter_jit
@@ -89,8 +90,9 @@ def dynamical_labels(
     the last ``window`` hidden states are classified by
     :func:`rnnlab.analysis.classify_trajectory` with the given tolerances (max norm).
     ``models`` is a stack of :class:`rnnlab.models.ElmanRNN` (anything with
-    ``run(inputs, state0=...) -> (states, outputs)``); the hidden state, not the output,
-    is classified, since the read-out can cancel large oscillations.
+    ``run(inputs) -> (states, outputs)`` and ``step(state, None)`` for a zero-input
+    step); the hidden state, not the output, is classified, since the read-out can cancel
+    large oscillations.
 
     Example:
         >>> nets = stack_models([ElmanRNN(1, 20, 1, key=jr.key(i)) for i in range(3)])

@@ -87,13 +87,20 @@ def pruning_shape(fractions, distances) -> dict[str, float | None]:
 def delay_shape(delays, distances) -> dict[str, float | None]:
     """``ratio_plateau_to_25``: mean distance over delays >= 95 ms divided by the distance
     at the shortest delay (None without such delays); ``spearman``: rank correlation of
-    distance with delay over every delay given (None with fewer than 3)."""
+    distance with delay over every delay given, ``spearman_25_110`` over 25-110 ms (the
+    spec's acceptance range); None with fewer than 3 delays."""
     delays, distances = np.asarray(delays, float), np.asarray(distances, float)
     order = np.argsort(delays)
     delays, distances = delays[order], distances[order]
     plateau = distances[delays >= DELAY_PLATEAU_FROM]
-    ratio = float(plateau.mean() / distances[0]) if plateau.size and delays[0] < 95 else None
-    return {"ratio_plateau_to_25": ratio, "spearman": _spearman(delays, distances)}
+    early = plateau.size and delays[0] < DELAY_PLATEAU_FROM
+    ratio = float(plateau.mean() / distances[0]) if early else None
+    inside = (delays >= 25) & (delays <= 110)
+    return {
+        "ratio_plateau_to_25": ratio,
+        "spearman": _spearman(delays, distances),
+        "spearman_25_110": _spearman(delays[inside], distances[inside]),
+    }
 
 
 def size_shape(sizes, distances) -> dict[str, float | None]:

@@ -37,7 +37,7 @@ vmapped stack of networks costs about as much as the networks one after another
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -113,6 +113,9 @@ class TemporalTasksConfig(ExperimentConfig):
         [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.2, 0.28, 0.36, 0.4],
         min_length=2,
         description="fractions of the weakest recurrent weights zeroed (AND networks)",
+    )
+    pruning_init: Literal["orthogonal", "normal", "all"] = pydantic.Field(
+        "orthogonal", description="whose solved AND networks are pruned (the authors': orthogonal)"
     )
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
         {"not": {"input_noise_std": 0.0}},
@@ -243,9 +246,13 @@ METRICS = {
     "pruning.break_fraction_relative": (
         "first pruned fraction whose mean AND distance exceeds 3x the undamaged one (null if none)"
     ),
-    "pruning.num_networks": "solved AND networks pruned (0: none solved, all were pruned)",
+    "pruning.num_networks": (
+        "solved AND networks of pruning_init that were pruned (0: none solved, so all "
+        "networks of pruning_init were pruned)"
+    ),
     "pruning.<sign>.distance=<p>": (
-        "mean AND distance with fraction p pruned; sign = both, positive or negative"
+        "mean AND distance with fraction p pruned; sign = both, positive, negative or "
+        "random (the control: a random fraction p of the weights)"
     ),
     "diversity.oscillatory_fraction": (
         "fraction of all solved networks whose leading eigenvalue is an oscillatory complex "
@@ -253,7 +260,8 @@ METRICS = {
     ),
     "<task>.<init>.<label>_fraction": (
         "fraction of (network, stimulus) pairs whose hidden state ends on label = fixed_point, "
-        "limit_cycle or irregular (stimulus, then label_steps of silence; spec §5.2)"
+        "limit_cycle, slow (a steady drift, e.g. a slow approach) or irregular (stimulus, "
+        "then label_steps of silence; spec §5.2; quasi-periodic motion reads irregular)"
     ),
     "<task>.<init>.label_disagreement_fraction": (
         "fraction of networks whose spectral label (oscillatory pair) differs from the "
@@ -273,7 +281,7 @@ METRICS = {
         "negative, random (the control)"
     ),
     "pruning.ratio_at_20": "mean AND distance at 20 % pruned over the undamaged one",
-    "pruning.<tolerated_fraction|break_fraction|ratio_at_20>_paper": (
+    "pruning.<tolerated_fraction_relative|break_fraction_relative|ratio_at_20>_paper": (
         "the same relative criteria on the authors' damage table (10 %, 14 %, 10.5)"
     ),
     "delay.distance.delay=<ms>": "delayed pulse, mean distance over sweep_members networks",
@@ -282,6 +290,7 @@ METRICS = {
         "mean distance over delays >= 95 ms over the distance at the shortest delay (paper: 1.8)"
     ),
     "delay.spearman": "rank correlation of distance with delay (paper: 0.94 over 24 delays)",
+    "delay.spearman_25_110": "the same over 25-110 ms, the spec's acceptance range (paper: 0.97)",
     "size.distance.N=<n>": "delayed pulse at size_sweep_delay, mean distance at N units",
     "size.accuracy.N=<n>": "its mean accuracy",
     "size.ratio_plateau_to_50": (
@@ -345,11 +354,14 @@ def _label_stimuli(task, count: int) -> jax.Array:
     return jax.vmap(lambda c: task.clean_trial(c, zero).inputs)(jnp.asarray(conditions, jnp.int32))
 
 
-def _train_cell(config, name, task, key, checkpoints, cell, **member_fields):
+def _train_cell(config, name, task, key, checkpoints, cell, *, init_key=None, **member_fields):
     """Train one stack of networks on ``task``; the data key is shared by the stack.
-    With ``checkpoints`` (a folder) the cell checkpoints every epoch to
-    ``checkpoints/cell`` and resumes from there (a finished cell is not trained again)."""
-    init_key, data_key, eval_key = jr.split(key, 3)
+    ``init_key`` (default: derived from ``key``) draws the initial weights, ``key`` the
+    training and evaluation trials. With ``checkpoints`` (a folder) the cell checkpoints
+    every epoch to ``checkpoints/cell`` and resumes from there (a finished cell is not
+    trained again)."""
+    own_init_key, data_key, eval_key = jr.split(key, 3)
+    init_key = own_init_key if init_key is None else init_key
     models = _members(config, task, init_key, **member_fields)
     folder = None if checkpoints is None else Path(checkpoints) / cell
     options = _options(config, name)
@@ -402,8 +414,10 @@ def _solutions(config, name, task, trained, key, arrays):
 def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoints):
     """Delay or size sweep of the delayed-pulse task: one stack of networks per cell.
 
-    A cell is named by its (delay, N) and its key derives from them, so a cell that both
-    sweeps contain (e.g. N = 50 at the size sweep's delay) is trained once (``cells``)."""
+    A cell is named by its (delay, N): its trials derive from the delay alone (every size
+    at one delay sees the same trials, as the authors' fixed-seed generator gave) and its
+    initial weights from (delay, N), so a cell that both sweeps contain (e.g. N = 50 at
+    the size sweep's delay) is trained once (``cells``)."""
     values = config.delays if kind == "delay" else config.sizes
     distances, accuracies = [], []
     for value in values:
@@ -415,9 +429,10 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
                 config,
                 "interval",
                 task,
-                derived_key(key, round(1000 * delay), size),
+                derived_key(key, round(1000 * delay)),
                 checkpoints,
                 f"interval-delay{delay:g}-N{size}",
+                init_key=derived_key(key, round(1000 * delay), size),
                 inits=(config.sweep_init,),
                 members=config.sweep_members,
                 hidden_size=size,
@@ -458,9 +473,9 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
     and_models = None
     total = len(config.tasks) + 1 + len(config.delays) + len(config.sizes)
     with progress.task("temporal-tasks: train", total) as advance:
-        for task_index, name in enumerate(config.tasks):
+        for name in config.tasks:
             task = _task(config, name)
-            task_key = derived_key(key, task_index)
+            task_key = derived_key(key, list(TASKS).index(name))  # same networks in any subset
             models, result, scores, eval_key = _train_cell(
                 config, name, task, task_key, checkpoint_dir, f"task-{name}"
             )
@@ -501,7 +516,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
                     [s["henrici"] for s in summaries_after[cell]]
                 )
                 metrics[f"{prefix}.oscillatory_fraction"] = float(np.mean(spectral[cell]))
-                for label in ("fixed_point", "limit_cycle", "irregular"):
+                for label in ("fixed_point", "limit_cycle", "slow", "irregular"):
                     metrics[f"{prefix}.{label}_fraction"] = float(np.mean(cell_labels == label))
                 metrics[f"{prefix}.label_disagreement_fraction"] = float(
                     np.mean(spectral[cell] != dynamical[cell])
@@ -527,15 +542,18 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
                 jax.vmap(unstack_model(result.models, 0))(sample.inputs[:shown])
             )
             if name == "and":
-                # prune the solved networks (all of them if none solved)
-                keep = np.nonzero(scores["solved"])[0] if scores["solved"].any() else None
-                and_models = (
-                    result.models
-                    if keep is None
-                    else jax.tree.map(lambda x, keep=keep: x[keep], result.models)
+                # prune the solved networks of pruning_init (all of that init if none solved)
+                member_init = np.repeat(np.array(INITS), per_init)
+                pool = (
+                    np.ones(len(member_init), bool)
+                    if config.pruning_init == "all"
+                    else member_init == config.pruning_init
                 )
+                solved_pool = pool & scores["solved"]
+                keep = np.nonzero(solved_pool if solved_pool.any() else pool)[0]
+                and_models = jax.tree.map(lambda x, keep=keep: x[keep], result.models)
                 and_task, and_eval_key = task, eval_key
-                metrics["pruning.num_networks"] = int(len(keep) if keep is not None else 0)
+                metrics["pruning.num_networks"] = int(solved_pool.sum())
             advance(1)
 
         solved = np.array(solved_all, dtype=bool)
@@ -588,8 +606,8 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             metrics["pruning.tolerated_fraction_relative"] = ours["tolerated_fraction"]
             metrics["pruning.break_fraction_relative"] = ours["knee_fraction"]
             metrics["pruning.ratio_at_20"] = ours["ratio_at_20"]
-            metrics["pruning.tolerated_fraction_paper"] = paper["tolerated_fraction"]
-            metrics["pruning.break_fraction_paper"] = paper["knee_fraction"]
+            metrics["pruning.tolerated_fraction_relative_paper"] = paper["tolerated_fraction"]
+            metrics["pruning.break_fraction_relative_paper"] = paper["knee_fraction"]
             metrics["pruning.ratio_at_20_paper"] = paper["ratio_at_20"]
         advance(1)
         cells: dict = {}

@@ -267,8 +267,14 @@ def train_bptt(
         path = Path(checkpoint_dir) / CHECKPOINT_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
-            loaded = eqx.tree_deserialise_leaves(path, state)
-            if not np.array_equal(np.asarray(loaded.fingerprint), np.asarray(state.fingerprint)):
+            try:
+                loaded = eqx.tree_deserialise_leaves(path, state)
+                ours = np.array_equal(
+                    np.asarray(loaded.fingerprint), np.asarray(state.fingerprint)
+                )
+            except (RuntimeError, ValueError, OSError):  # other shapes or dtypes: not ours
+                ours = False
+            if not ours:
                 raise InvalidInputError(
                     f"checkpoint {path} belongs to a different run (models, task, options or "
                     "key differ); delete it or use another checkpoint_dir"
