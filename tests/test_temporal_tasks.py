@@ -252,3 +252,8 @@ def test_a_cell_where_every_network_diverges_fails_the_run_with_the_reason(tmp_p
     assert status["state"] == "failed"
     assert "task-and cell diverged" in status["error"] and "lower learning_rate" in status["error"]
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_one_value_for_a_list_field_is_a_one_element_list():
+    config = EXPERIMENT.make_config(overrides={"tasks": "xor", "delays": 25.0, "sizes": 50})
+    assert (config.tasks, config.delays, config.sizes) == (["xor"], [25.0], [50])

@@ -91,7 +91,8 @@ class Experiment:
                 f"unknown config field {unknown[0]!r} for {self.id}; known fields: "
                 + ", ".join(sorted(self.config_type.model_fields))
             )
-        values.update(overrides)
+        for name, value in overrides.items():
+            values[name] = _as_list_if_needed(self.config_type, name, value)
         try:
             return self.config_type(**values)
         except pydantic.ValidationError as error:
@@ -102,6 +103,16 @@ class Experiment:
             raise InvalidInputError(
                 f"invalid value {first.get('input')!r} for {where}: {first['msg']}"
             ) from None
+
+
+def _as_list_if_needed(config_type: type[ExperimentConfig], name: str, value: Any) -> Any:
+    """One value given for a list field (``--set tasks=xor``) is a one-element list."""
+    import typing
+
+    annotation = config_type.model_fields[name].annotation
+    if typing.get_origin(annotation) is list and not isinstance(value, list | tuple):
+        return [value]
+    return value
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
