@@ -81,6 +81,20 @@ CITATION = """@article{jarne2023exploring,
   author = {Jarne, Cecilia and Laje, Rodrigo},
   journal = {Journal of Computational Neuroscience}, volume = {51}, pages = {407--431},
   year = {2023}, eprint = {1906.01094}, archivePrefix = {arXiv}
+}
+@article{sussillo2013opening,
+  title = {Opening the Black Box: Low-Dimensional Dynamics in High-Dimensional Recurrent
+           Neural Networks},
+  author = {Sussillo, David and Barak, Omri},
+  journal = {Neural Computation}, volume = {25}, number = {3}, pages = {626--649},
+  year = {2013}, doi = {10.1162/NECO_a_00409}
+}
+@article{henrici1962bounds,
+  title = {Bounds for iterates, inverses, spectral variation and fields of values of
+           non-normal matrices},
+  author = {Henrici, Peter},
+  journal = {Numerische Mathematik}, volume = {4}, pages = {24--40}, year = {1962},
+  doi = {10.1007/BF01386294}
 }"""
 
 # The authors' early-stopping thresholds on the mean training loss (spec §2.3).
