@@ -1,0 +1,102 @@
+r"""A :class:`RateRNN` stepped by forward Euler, so it trains on tasks like an Elman RNN."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._errors import InvalidInputError
+from .._types import Key, State
+from ._base import AbstractDiscreteModel
+from ._rate import RateRNN
+
+
+class EulerRateRNN(AbstractDiscreteModel):
+    r"""The continuous-time rate network on a task's time grid (forward Euler)
+
+    $$h_{k+1} = (1 - \alpha)\,h_k + \alpha\,\big(J \tanh h_k + B u_k\big), \qquad
+    z_k = W \tanh h_{k+1} + c, \qquad \alpha = \Delta t / \tau,$$
+
+    i.e. $\tau \dot h = -h + J \tanh h + B u(t)$ (:class:`RateRNN`) with the input held
+    constant over each step of ``dt`` (the task's 1 ms), and a linear read-out of the
+    rates $\tanh h$. Fields: ``network`` (the :class:`RateRNN`, with input and readout
+    weights), ``readout_bias`` $c$, ``dt`` (static). $\tau$ is not trained (the gradient
+    is stopped); $J$, $B$, $W$ and $c$ are.
+
+    For $\alpha = 1$ the rates $r_k = \tanh h_{k+1}$ obey $r_k = \tanh(J r_{k-1} + B u_k)$:
+    exactly :class:`ElmanRNN` with $W_{rec} = J$ (spec §2.4, and tested). Every task,
+    :func:`rnnlab.learning.train_bptt` and every analysis of a step map take it; its
+    Jacobian at a state is $(1 - \alpha) I + \alpha J\,\mathrm{diag}(1 - \tanh^2 h)$.
+
+    Example:
+        >>> rate = RateRNN(50, gain=1.0, key=jr.key(0), tau=10.0, input_size=2, output_size=1)
+        >>> net = EulerRateRNN(rate, dt=1.0)
+        >>> net(jnp.zeros((200, 2))).shape
+        (200, 1)
+
+    References: Song, Yang & Wang, PLoS Comput. Biol. 12, e1004792 (2016),
+    DOI 10.1371/journal.pcbi.1004792 (the discretisation); Jarne & Laje,
+    arXiv:1906.01094 (spec §2.4: the continuous-time variant).
+    """
+
+    network: RateRNN
+    readout_bias: Float[Array, " output"]
+    dt: float = eqx.field(static=True)
+
+    def __init__(self, network: RateRNN, *, dt: float):
+        if network.input_weights is None or network.readout_weights is None:
+            raise InvalidInputError(
+                "EulerRateRNN needs a RateRNN with inputs and a readout; build it with "
+                "input_size > 0 and output_size > 0"
+            )
+        if not dt > 0:
+            raise InvalidInputError(f"dt={dt!r} must be > 0, e.g. dt=1.0 (ms)")
+        alpha = dt / float(network.tau)
+        if alpha > 1:
+            raise InvalidInputError(
+                f"dt/tau = {alpha:.3g} must be <= 1 (forward Euler overshoots the leak); "
+                f"use dt <= tau={float(network.tau)!r}"
+            )
+        self.network = network
+        self.readout_bias = jnp.zeros(
+            (network.readout_weights.shape[0],), network.readout_weights.dtype
+        )
+        self.dt = float(dt)
+
+    @property
+    def state_size(self) -> int:
+        return self.network.state_size
+
+    def step(self, state: State, inputs: Array | None, *, key: Key | None = None) -> State:
+        """One Euler step of ``dt`` with the input held at ``inputs`` (``None``: zero)."""
+        net = self.network
+        alpha = self.dt / jax.lax.stop_gradient(net.tau)
+        drive = net.recurrent_weights @ jnp.tanh(state)
+        if inputs is not None:
+            drive = drive + net.input_weights @ jnp.asarray(inputs, drive.dtype)
+        return (1 - alpha) * state + alpha * drive
+
+    def readout(self, state: State) -> Float[Array, " output"]:
+        """$z = W \\tanh h + c$."""
+        return self.network.readout(state) + self.readout_bias
+
+    def run(
+        self, inputs: Float[Array, "time input"], *, state0: State | None = None
+    ) -> tuple[Float[Array, "time hidden"], Float[Array, "time output"]]:
+        """Run a whole input sequence; returns ``(states, outputs)``, state $k$ being the
+        one after input $k$ (as :meth:`ElmanRNN.run`). ``state0`` defaults to zeros."""
+        dtype = self.network.recurrent_weights.dtype
+        if state0 is None:
+            state0 = jnp.zeros((self.state_size,), dtype)
+
+        def body(state, x):
+            new = self.step(state, x)
+            return new, new
+
+        _, states = jax.lax.scan(body, state0, jnp.asarray(inputs, dtype))
+        outputs = jnp.tanh(states) @ self.network.readout_weights.T + self.readout_bias
+        return states, outputs
+
+    def __call__(self, inputs: Float[Array, "time input"]) -> Float[Array, "time output"]:
+        """Outputs for an input sequence, from $h = 0$."""
+        return self.run(inputs)[1]
