@@ -105,6 +105,39 @@ def test_checkpoint_resume_is_exact(tmp_path):
         train_bptt(larger, task, key=jr.key(0), options=options, checkpoint_dir=tmp_path)
 
 
+def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch):
+    """Once half the members have stopped, an epoch computes only the running ones; every
+    member must end exactly where training with the whole (masked) stack leaves it."""
+    from rnnlab.learning import _bptt
+
+    task = AndTask(tail=10)
+    members = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(6)])
+    free = BPTTOptions(num_trials=96, batch_size=32, max_epochs=6, loss_threshold=None)
+    losses = train_bptt(members, task, key=jr.key(3), options=free).losses
+    # a threshold that stops members at different epochs (some never)
+    threshold = float(np.quantile(losses[1:4], 0.5))
+    options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=6, loss_threshold=threshold)
+    widths = []
+    active = _bptt._active_members
+    monkeypatch.setattr(
+        _bptt,
+        "_active_members",
+        lambda running: widths.append(active(running).size) or active(running),
+    )
+    compacted = train_bptt(members, task, key=jr.key(3), options=options)
+    monkeypatch.setattr(_bptt, "_active_members", lambda running: np.arange(running.size))
+    masked = train_bptt(members, task, key=jr.key(3), options=options)
+    assert min(widths) < 6, widths  # the stack did shrink
+    assert compacted.status == masked.status
+    assert "converged" in masked.status and "max_epochs_reached" in masked.status
+    np.testing.assert_array_equal(compacted.epochs_trained, masked.epochs_trained)
+    for a, b in zip(
+        jax.tree.leaves(compacted.models), jax.tree.leaves(masked.models), strict=True
+    ):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(compacted.losses, masked.losses, rtol=1e-12)
+
+
 def test_divergence_is_a_status_or_an_error():
     task = AndTask(tail=10)
     members = small_members(task, 2, hidden=6)

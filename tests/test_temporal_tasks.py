@@ -25,6 +25,22 @@ TINY_TASKS = {
 }
 
 
+def run_recording_trained(config):
+    """Run the experiment; also return the trained stack of every training cell, in order."""
+    calls = []
+    train = tt.train_bptt
+
+    def recording(models, task, **kwargs):
+        result = train(models, task, **kwargs)
+        calls.append(result.models)
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tt, "train_bptt", recording)
+        results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
+    return results, calls
+
+
 @pytest.fixture(scope="module")
 def tiny_run():
     config = EXPERIMENT.make_config(
@@ -49,17 +65,7 @@ def tiny_run():
             "sweep_task_fields": {"trial_length": 150},
         },
     )
-    calls = []
-    train = tt.train_bptt
-
-    def recording(models, task, **kwargs):
-        result = train(models, task, **kwargs)
-        calls.append(result.models)
-        return result
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tt, "train_bptt", recording)
-        results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
+    results, calls = run_recording_trained(config)
     trained = dict(zip(config.tasks, calls, strict=False))  # the task cells come first
     return config, results, trained, len(calls) - len(config.tasks)
 
@@ -275,3 +281,53 @@ def test_full_mode_goals():
     assert metrics["delay.spearman_25_110"] > 0.8
     assert metrics["delay.ratio_plateau_to_25"] == pytest.approx(1.8, abs=0.3)
     assert metrics["size.ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.1)
+
+
+def test_the_rate_model_runs_every_analysis(tmp_path):
+    """model=rate: the continuous-time network (Euler steps of dt = 1 ms, tau = 2 ms)
+    trains on AND and NOT (with its bias), and the fixed points' read-out is
+    W tanh(h*) + c, computed here by NumPy from the trained weights."""
+    from rnnlab.models import EulerRateRNN
+
+    config = EXPERIMENT.make_config(
+        quick=True,
+        overrides={
+            "model": "rate",
+            "tau": 2.0,
+            "tasks": ["and", "not"],
+            "hidden_size": 16,
+            "learning_rate": 3e-3,
+            "members_per_init": 1,
+            "num_trials": 512,
+            "max_epochs": 10,
+            "eval_trials": 64,
+            "pruning_fractions": [0.0, 0.3],
+            "task_fields": {"and": {"tail": 30}, "not": {"tail": 30, "input_noise_std": 0.0}},
+            "label_steps": 300,
+            "label_window": 100,
+            "fixed_point_networks": 1,
+            "fixed_point_starts": 32,
+            "delays": [],
+            "sizes": [],
+        },
+    )
+    results, (trained_and, trained_not) = run_recording_trained(config)
+    m, a = results.metrics, results.arrays
+    assert isinstance(trained_and, EulerRateRNN) and trained_not.bias is not None
+    np.testing.assert_array_equal(np.asarray(trained_and.network.tau), [2.0, 2.0])
+    assert m["and.accuracy"] >= 0.75, m["and.accuracy"]
+    # read-out of the fixed points of the first AND network, by hand
+    first = unstack_model(trained_and, 0)
+    points = a["and.fixed_points"]
+    expected = np.tanh(points) @ np.asarray(
+        first.network.readout_weights, np.float64
+    ).T + np.asarray(first.readout_bias, np.float64)
+    np.testing.assert_allclose(a["and.fixed_points_readout"], expected, rtol=1e-5, atol=1e-6)
+    # pruning acts on J: 30 % pruned changes the distance, 0 % reproduces it
+    assert m["pruning.both.distance=0.0"] == pytest.approx(m["and.orthogonal.distance_mean"])
+    assert m["pruning.both.distance=0.3"] != m["pruning.both.distance=0.0"]
+
+
+def test_rate_model_needs_tau_of_at_least_dt():
+    with pytest.raises(Exception, match="tau=0.5"):
+        EXPERIMENT.make_config(overrides={"model": "rate", "tau": 0.5})

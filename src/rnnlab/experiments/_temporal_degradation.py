@@ -16,7 +16,6 @@ spec's §7: their undamaged distances could not be reproduced even from their st
 networks); compare the shapes, i.e. the ratios.
 """
 
-import equinox as eqx
 import jax
 import jax.random as jr
 import numpy as np
@@ -142,7 +141,7 @@ def pruning_curves(models, task, *, fractions, key, eval_key, num_trials: int) -
                 pruned = jax.vmap(lambda w, p=p, sign=sign: prune_weakest(w, p, sign=sign))(
                     weights
                 )
-            damaged = eqx.tree_at(lambda m: m.recurrent_weights, models, pruned)
+            damaged = models.with_recurrent_weights(pruned)
             scores = evaluate_members(damaged, task, key=eval_key, num_trials=num_trials)
             distances.append(float(scores["distance"].mean()))
             accuracies.append(float(scores["accuracy"].mean()))

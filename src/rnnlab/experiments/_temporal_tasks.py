@@ -61,7 +61,7 @@ from ..analysis import (
     trained_fixed_points,
 )
 from ..learning import BPTTOptions, evaluate_members, train_bptt
-from ..models import ElmanRNN, make_initialiser, stack_models, unstack_model
+from ..models import ElmanRNN, EulerRateRNN, make_initialiser, stack_models, unstack_model
 from ..tasks import TASKS, NotTask, all_conditions, make_task
 from ._base import Experiment, ExperimentConfig, Results, derived_key
 from ._figures import FigureSaver, pyplot
@@ -121,6 +121,14 @@ class TemporalTasksConfig(ExperimentConfig):
         list(TASKS), min_length=1, description="task names (rnnlab.tasks.TASKS)"
     )
     hidden_size: int = pydantic.Field(50, gt=0, description="N, units per network")
+    model: Literal["elman", "rate"] = pydantic.Field(
+        "elman",
+        description="elman: the authors' discrete tanh RNN; rate: the continuous-time rate "
+        "network tau h' = -h + W tanh h + U u + b, Euler steps of the task's dt (spec §2.4)",
+    )
+    tau: float = pydantic.Field(
+        5.0, gt=0, description="time constant of model=rate (ms; must be >= the task's dt)"
+    )
     members_per_init: int = pydantic.Field(20, gt=0, description="networks per (task, init)")
     learning_rate: float = pydantic.Field(1e-3, gt=0)
     clip_norm: float | None = pydantic.Field(1.0, description="clip by global norm; None: off")
@@ -199,6 +207,13 @@ class TemporalTasksConfig(ExperimentConfig):
             make_task(
                 "interval", **{**self.sweep_task_fields, "response_delay": self.size_sweep_delay}
             )
+        if self.model == "rate":
+            dts = [f.get("dt", 1.0) for f in [*self.task_fields.values(), self.sweep_task_fields]]
+            if self.tau < max(dts):
+                raise ValueError(
+                    f"tau={self.tau!r} ms must be >= the task's dt={max(dts)!r} ms for "
+                    "model=rate (forward Euler); e.g. tau=5"
+                )
         for size in self.sizes:
             if size <= 0:
                 raise ValueError(f"sizes entry {size} must be a positive number of units")
@@ -355,17 +370,27 @@ def _members(config, task, key, *, inits=INITS, members=None, hidden_size=None):
     for init_index, init in enumerate(inits):
         for member in range(members):
             models.append(
-                ElmanRNN(
-                    task.num_inputs,
+                _network(
+                    config,
+                    task,
                     config.hidden_size if hidden_size is None else hidden_size,
-                    task.num_outputs,
-                    key=derived_key(key, init_index, member),
-                    recurrent_init=init,
-                    # NOT must answer "high" to silence: it trains a bias from 0 (spec §7)
-                    use_bias=isinstance(task, NotTask),
+                    derived_key(key, init_index, member),
+                    init,
                 )
             )
     return stack_models(models)
+
+
+def _network(config, task, hidden_size, key, init):
+    """One network of ``config.model``; NOT must answer "high" to silence, so it trains a
+    recurrent bias from 0 (spec §7)."""
+    shape = (task.num_inputs, hidden_size, task.num_outputs)
+    use_bias = isinstance(task, NotTask)
+    if config.model == "rate":
+        return EulerRateRNN.for_task(
+            *shape, key=key, tau=config.tau, dt=task.dt, recurrent_init=init, use_bias=use_bias
+        )
+    return ElmanRNN(*shape, key=key, recurrent_init=init, use_bias=use_bias)
 
 
 def _mean(values) -> float | None:
@@ -440,9 +465,9 @@ def _solutions(config, name, task, trained, key, arrays):
         if index == 0:  # the first network of the task, for the phase-space figure
             arrays[f"{name}.fixed_points"] = found.points
             arrays[f"{name}.fixed_points_stable"] = is_stable
+            network = unstack_model(trained, index)
             arrays[f"{name}.fixed_points_readout"] = np.asarray(
-                found.points @ np.asarray(trained.readout_weights[0], np.float64).T
-                + np.asarray(trained.readout_bias[0], np.float64)
+                jax.vmap(network.readout)(jnp.asarray(found.points, network.readout_bias.dtype))
             )
             arrays[f"{name}.trajectories"] = trajectories
     arrays[f"{name}.stable_points"] = np.array(stable)

@@ -13,7 +13,9 @@ over the updates of an epoch. Every member sees the same trials (drawn once from
 key) in its own order (reshuffled every epoch). A member stops when its mean training loss
 over an epoch falls below ``loss_threshold`` (status ``converged``), or when that loss is
 not finite (status ``diverged``; its parameters are those before the failing epoch).
-Stopped members are frozen by a mask, so shapes stay static.
+Stopped members are frozen by a mask, so shapes stay static; once at most half of the
+members still run, an epoch computes only a stack of the running ones (padded to one of
+about log2(members) widths), so early stopping also saves time.
 
 After every epoch the whole training state is written with
 :func:`equinox.tree_serialise_leaves` to a temporary file and renamed over the checkpoint
@@ -193,14 +195,45 @@ def _make_epoch(static, options: BPTTOptions, optimiser, num_members: int):
         (params, opt_state, total), _ = jax.lax.scan(body, (params, opt_state, zero), batches)
         return params, opt_state, total / updates
 
-    @eqx.filter_jit
-    def epoch(params, opt_state, running, trials, epoch_key):
-        members = jnp.arange(num_members)
-        return jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None))(
-            params, opt_state, running, members, trials, epoch_key
+    vmapped = eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None)))
+
+    def epoch(params, opt_state, running, active, trials, epoch_key):
+        """One epoch of the ``active`` members (indices into the stack, see
+        :func:`_active_members`); the others are left as they are. Stopped members among
+        the active ones are computed but masked, so early stopping saves time."""
+        if active.size == num_members:
+            return vmapped(params, opt_state, running, jnp.arange(num_members), trials, epoch_key)
+        take = lambda leaf: leaf[active]  # noqa: E731
+        new_params, new_opt_state, loss = vmapped(
+            jax.tree.map(take, params),
+            jax.tree.map(take, opt_state),
+            running[active],
+            jnp.asarray(active),
+            trials,
+            epoch_key,
+        )
+        put = lambda leaf, new: leaf.at[active].set(new)  # noqa: E731
+        full_loss = jnp.full((num_members,), jnp.nan, loss.dtype).at[active].set(loss)
+        return (
+            jax.tree.map(put, params, new_params),
+            jax.tree.map(put, opt_state, new_opt_state),
+            full_loss,
         )
 
     return epoch
+
+
+def _active_members(running: np.ndarray) -> np.ndarray:
+    """Members an epoch computes: the running ones, padded with stopped ones (lowest
+    indices first) to the smallest of M, ceil(M/2), ceil(M/4), ... that holds them.
+
+    A function of the statuses alone (so a resumed run computes what an uninterrupted one
+    does), with at most ~log2(M) distinct widths to compile."""
+    count, width = int(running.sum()), running.size
+    while width > 1 and -(-width // 2) >= count:
+        width = -(-width // 2)
+    stopped = np.nonzero(~running)[0][: width - count]
+    return np.sort(np.concatenate([np.nonzero(running)[0], stopped]))
 
 
 def _keep_old(diverged, new, old):
@@ -287,8 +320,9 @@ def train_bptt(
     while int(state.epoch) < options.max_epochs and np.any(np.asarray(state.status) == 0):
         epoch = int(state.epoch)
         running = state.status == 0
+        active = _active_members(np.asarray(running))
         params, opt_state, loss = epoch_fn(
-            state.params, state.opt_state, running, trials, jr.fold_in(shuffle_key, epoch)
+            state.params, state.opt_state, running, active, trials, jr.fold_in(shuffle_key, epoch)
         )
         finite = jnp.isfinite(loss)
         diverged = running & ~finite
