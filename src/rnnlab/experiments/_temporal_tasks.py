@@ -13,6 +13,13 @@ beside the authors' published curve (:mod:`._temporal_degradation`).
 
 NOT networks train a recurrent bias from 0, as the authors' NOT network did.
 
+``--set model=rate`` swaps in the continuous-time rate network of spec §2.4,
+$\tau \dot h = -h + W \tanh h + U u + b$ stepped by forward Euler on the task's 1 ms
+grid (:class:`rnnlab.models.EulerRateRNN`, ``tau`` = 5 ms by default), initialised like
+the Elman network; every analysis runs on it unchanged (spectra and pruning act on $W$,
+labels and fixed points on $h$, whose step Jacobian is $(1-\alpha) I + \alpha W
+\mathrm{diag}(1 - \tanh^2 h)$, $\alpha = dt/\tau$).
+
 Where we differ from the paper (quick and default modes alike): Adam at a larger learning
 rate with clipping (1e-3, clip 1) instead of 1e-4 with Keras' decay, and, in ``--quick``,
 fewer trials per epoch and shorter task layouts; compare ratios, not absolute distances.
