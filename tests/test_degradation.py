@@ -131,3 +131,48 @@ def test_dynamical_label_of_a_contracting_network(key):
     net = ElmanRNN(1, 10, 1, key=key, recurrent_init="orthogonal", gain=0.5, dtype=jnp.float64)
     stimulus = jnp.zeros((30, 1)).at[5:15].set(1.0)
     assert dynamical_label(net, stimulus, num_steps=300, window=100) == ("fixed_point", 0)
+
+
+def _rotation_network(theta, radius=1.5):
+    """h' = tanh(r R(theta) h): the origin is unstable (r > 1) and the state settles on an
+    invariant circle it turns around by a rotation number that is not a whole fraction,
+    so it never returns exactly (quasi-periodic; largest Lyapunov exponent 0)."""
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from rnnlab.models import ElmanRNN
+
+    w = radius * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    net = ElmanRNN(1, 2, 1, key=jr.key(0), dtype=jnp.float64)
+    net = eqx.tree_at(lambda m: m.recurrent_weights, net, jnp.asarray(w))
+    return eqx.tree_at(lambda m: m.input_weights, net, jnp.ones((2, 1)))
+
+
+def test_quasi_periodic_motion_is_told_from_chaos_by_its_lyapunov_exponent():
+    import jax.numpy as jnp
+
+    from rnnlab.analysis import LyapunovOptions, max_lyapunov, silent_window
+    from rnnlab.analysis._degradation import dynamical_label
+    from rnnlab.models import ElmanRNN
+
+    stimulus = jnp.zeros((20, 1), jnp.float64).at[2:5].set(0.5)
+    circle = _rotation_network(1.0)
+    label, period = dynamical_label(circle, stimulus, num_steps=5000, window=1000)
+    assert (label, period) == ("quasi_periodic", 0)
+    # without the exponent the same window reads irregular (it never returns)
+    states, _ = circle.run(stimulus)
+    window, exponent = silent_window(circle, states[-1], 5000, 1000)
+    assert abs(float(exponent)) < 1e-3
+    assert classify_trajectory(np.asarray(window)) == ("irregular", 0)
+    # a chaotic network (N = 100, gain 3): a positive exponent, equal to the one the
+    # Lyapunov module's QR method gives on the same map
+    chaotic = ElmanRNN(
+        1, 100, 1, key=jr.key(1), recurrent_init="normal", gain=3.0, dtype=jnp.float64
+    )
+    h0 = chaotic.run(stimulus)[0][-1]
+    _, chaos_exponent = silent_window(chaotic, h0, 3000, 2000)
+    label, _ = dynamical_label(chaotic, stimulus, num_steps=3000, window=2000)
+    assert label == "irregular" and float(chaos_exponent) > 0.1
+    options = LyapunovOptions(t_burn=1000.0, t_obs=4000.0)
+    reference = max_lyapunov(chaotic, h0, key=jr.key(2), options=options)
+    assert float(chaos_exponent) == pytest.approx(float(reference.exponents[0]), rel=0.1)

@@ -9,6 +9,7 @@ from ._degradation import prune_below as prune_below
 from ._degradation import prune_random as prune_random
 from ._degradation import prune_weakest as prune_weakest
 from ._degradation import pruning_mask as pruning_mask
+from ._degradation import silent_window as silent_window
 from ._degradation import spectral_label as spectral_label
 from ._degradation import spectrum_summary as spectrum_summary
 from ._fixed_points import FixedPointOptions as FixedPointOptions

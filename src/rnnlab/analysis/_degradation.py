@@ -17,6 +17,7 @@ Jarne, Cogn. Neurodyn. 17, 257 (2023), DOI 10.1007/s11571-022-09802-5.
 
 from typing import Literal
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -190,7 +191,12 @@ def spectral_label(
     return "oscillatory" if summary["oscillation_index"] >= oscillatory_index else "fixed_point"
 
 
-Label = Literal["fixed_point", "limit_cycle", "slow", "irregular"]
+Label = Literal["fixed_point", "limit_cycle", "slow", "quasi_periodic", "irregular"]
+
+QUASI_PERIODIC_EXPONENT = 2e-3
+"""Largest Lyapunov exponent (per step) below which motion that neither settles nor
+returns is labelled ``quasi_periodic`` (an invariant circle or torus has exponent 0; a
+window of 1,000 steps estimates it to within a few 1e-4)."""
 
 
 def classify_trajectory(
@@ -198,17 +204,22 @@ def classify_trajectory(
     *,
     fixed_tolerance: float = 1e-4,
     cycle_tolerance: float = 1e-3,
+    lyapunov_exponent: float | None = None,
 ) -> tuple[Label, int]:
     """Label the end of a hidden-state trajectory and return ``(label, period)``.
 
     ``fixed_point`` if no unit moves more than ``fixed_tolerance`` over ``states``;
     ``limit_cycle`` if the path leaves the ``cycle_tolerance`` ball (max norm) around the
-    last state and comes back into it (``period`` = the smallest such lag in steps, >= 2);
+    last state and comes back into it (``period`` = the smallest such lag in steps, >= 2,
+    and at most a third of the window, so that the cycle is seen to repeat);
     ``slow`` if it never comes back but only drifts steadily towards (or away from) the
     last state, i.e. the distance to it never shrinks with the lag by more than
-    ``cycle_tolerance`` (a slow approach to a fixed point, or a slow escape); else
-    ``irregular`` (this includes quasi-periodic motion on an invariant circle whose
-    period is not a whole number of steps and so never returns within tolerance).
+    ``cycle_tolerance`` (a slow approach to a fixed point, or a slow escape); else, given
+    the largest Lyapunov exponent along the window (``lyapunov_exponent``, per step),
+    ``quasi_periodic`` if it is below :data:`QUASI_PERIODIC_EXPONENT` (motion on an
+    invariant circle whose period is not a whole number of steps, so it never returns
+    within tolerance; its exponent is 0) and ``irregular`` otherwise (chaotic, or not yet
+    settled). Without an exponent such motion is ``irregular`` too.
     Pass the last ~1,000 steps of a long run with zero input (spec §5.2).
     """
     x = np.asarray(states, dtype=np.float64)
@@ -218,11 +229,38 @@ def classify_trajectory(
     distance = np.max(np.abs(x[:-1] - last), axis=1)[::-1]  # lag 1, 2, ...
     has_left = np.maximum.accumulate(distance) > cycle_tolerance
     returned = np.nonzero(has_left & (distance <= cycle_tolerance))[0]
-    if returned.size:
+    # a cycle must repeat in the window: quasi-periodic motion also comes close again
+    # (after hundreds of steps, by Dirichlet's approximation theorem), but only once
+    if returned.size and 3 * (returned[0] + 1) <= len(x):
         return "limit_cycle", int(returned[0] + 1)
     if np.all(np.diff(distance) >= -cycle_tolerance):
         return "slow", 0
+    if lyapunov_exponent is not None and lyapunov_exponent < QUASI_PERIODIC_EXPONENT:
+        return "quasi_periodic", 0
     return "irregular", 0
+
+
+def silent_window(model, state, num_steps: int, window: int):
+    r"""Run ``model`` from ``state`` for ``num_steps`` steps of zero input; return the last
+    ``window`` states and the largest Lyapunov exponent along them (per step).
+
+    A tangent vector rides along, $v_{t+1} = DF(h_t)\,v_t / \|DF(h_t)\,v_t\|$ (by
+    ``jax.jvp`` of ``model.step``), aligning with the most expanding direction during
+    the first ``num_steps - window`` steps; the exponent is the mean of
+    $\log\|DF(h_t)\,v_t\|$ over the window (Benettin et al., Meccanica 15, 9 (1980)).
+    Pure JAX, so it vmaps over networks and stimuli.
+    """
+
+    def advance(carry, _):
+        h, v = carry
+        h, v = jax.jvp(lambda x: model.step(x, None), (h,), (v,))
+        norm = jnp.linalg.norm(v)
+        return (h, v / norm), (h, jnp.log(norm))
+
+    v0 = jnp.ones_like(state) / jnp.sqrt(state.shape[0])
+    carry, _ = jax.lax.scan(advance, (state, v0), None, length=num_steps - window)
+    _, (recorded, logs) = jax.lax.scan(advance, carry, None, length=window)
+    return recorded, jnp.mean(logs)
 
 
 def dynamical_label(
@@ -235,20 +273,20 @@ def dynamical_label(
     cycle_tolerance: float = 1e-3,
 ) -> tuple[Label, int]:
     """Give ``inputs`` (a stimulus) to ``model``, run ``num_steps`` more with zero input
-    and label the last ``window`` hidden states with :func:`classify_trajectory`.
+    and label the last ``window`` hidden states with :func:`classify_trajectory`, with
+    the largest Lyapunov exponent along them (:func:`silent_window`).
 
-    ``model`` needs ``run(inputs, state0=...) -> (states, outputs)`` (e.g.
+    ``model`` needs ``run(inputs) -> (states, outputs)`` and ``step(state, None)`` (e.g.
     :class:`rnnlab.models.ElmanRNN`). The hidden state, not the output, is classified:
     the read-out can cancel large oscillations.
     """
     if window > num_steps:
         raise InvalidInputError(f"window={window} must not exceed num_steps={num_steps}")
-    inputs = jnp.asarray(inputs)
-    states, _ = model.run(inputs)
-    silence = jnp.zeros((num_steps, inputs.shape[1]), inputs.dtype)
-    after, _ = model.run(silence, state0=states[-1])
+    states, _ = model.run(jnp.asarray(inputs))
+    after, exponent = silent_window(model, states[-1], num_steps, window)
     return classify_trajectory(
-        np.asarray(after[-window:]),
+        np.asarray(after),
         fixed_tolerance=fixed_tolerance,
         cycle_tolerance=cycle_tolerance,
+        lyapunov_exponent=float(exponent),
     )

@@ -7,7 +7,8 @@ trained networks (:func:`rnnlab.models.stack_models`):
 
 * :func:`dynamical_labels`: give each stimulus, run on with zero input and label the
   last ``window`` hidden states (:func:`rnnlab.analysis.classify_trajectory`): fixed
-  point, limit cycle (with its period), slow drift or irregular. Every (network,
+  point, limit cycle (with its period), slow drift, quasi-periodic (Lyapunov exponent
+  0) or irregular. Every (network,
   stimulus) pair runs in one compiled, vmapped scan.
 * :func:`trained_fixed_points`: fixed and slow points of one network at a constant input
   (Sussillo & Barak 2013), started from states its own trajectories visit, plus jitter;
@@ -28,27 +29,31 @@ from jaxtyping import Array, Float
 
 from .._errors import InvalidInputError
 from .._types import Key
-from ._degradation import classify_trajectory
+from ._degradation import classify_trajectory, silent_window
 from ._fixed_points import FixedPointOptions, FixedPoints, find_fixed_points
 
 
 class DynamicalLabels(NamedTuple):
     """Result of :func:`dynamical_labels`, one entry per (network, stimulus).
 
-    ``labels``: ``"fixed_point"``, ``"limit_cycle"``, ``"slow"`` or ``"irregular"`` (see
-    :func:`rnnlab.analysis.classify_trajectory`); ``periods``: the limit cycle's period in
-    steps (0 otherwise); ``final_states``: the hidden state at the
-    end of the silent run (networks, stimuli, hidden).
+    ``labels``: ``"fixed_point"``, ``"limit_cycle"``, ``"slow"``, ``"quasi_periodic"`` or
+    ``"irregular"`` (see :func:`rnnlab.analysis.classify_trajectory`); ``periods``: the
+    limit cycle's period in steps (0 otherwise); ``final_states``: the hidden state at the
+    end of the silent run (networks, stimuli, hidden); ``lyapunov_exponents``: the largest
+    Lyapunov exponent (per step) along the labelled window.
     """
 
     labels: np.ndarray
     periods: np.ndarray
     final_states: np.ndarray
+    lyapunov_exponents: np.ndarray
 
     @property
     def held_by_oscillation(self) -> np.ndarray:
-        """Per network: does any stimulus end on a limit cycle or irregular motion?"""
-        return np.any(np.isin(self.labels, ["limit_cycle", "irregular"]), axis=1)
+        """Per network: does any stimulus end on a limit cycle, quasi-periodic or
+        irregular motion?"""
+        moving = ["limit_cycle", "quasi_periodic", "irregular"]
+        return np.any(np.isin(self.labels, moving), axis=1)
 
 
 @eqx.filter_jit
@@ -58,17 +63,7 @@ def _silent_windows(params, static, stimuli, num_steps: int, window: int):
 
         def one_stimulus(inputs):
             states, _ = model.run(inputs)
-
-            def settle(h, _):
-                return model.step(h, None), None
-
-            def record(h, _):
-                h = model.step(h, None)
-                return h, h
-
-            h, _ = jax.lax.scan(settle, states[-1], None, length=num_steps - window)
-            _, recorded = jax.lax.scan(record, h, None, length=window)
-            return recorded
+            return silent_window(model, states[-1], num_steps, window)
 
         return jax.vmap(one_stimulus)(stimuli)
 
@@ -108,16 +103,20 @@ def dynamical_labels(
     if not 0 < window <= num_steps:
         raise InvalidInputError(f"window={window} must lie in [1, num_steps={num_steps}]")
     params, static = eqx.partition(models, eqx.is_array)
-    windows = np.asarray(_silent_windows(params, static, stimuli, num_steps, window))
+    windows, exponents = _silent_windows(params, static, stimuli, num_steps, window)
+    windows, exponents = np.asarray(windows), np.asarray(exponents)
     num_networks, num_stimuli = windows.shape[:2]
     labels = np.empty((num_networks, num_stimuli), dtype=object)
     periods = np.zeros((num_networks, num_stimuli), dtype=int)
     for i in range(num_networks):
         for j in range(num_stimuli):
             labels[i, j], periods[i, j] = classify_trajectory(
-                windows[i, j], fixed_tolerance=fixed_tolerance, cycle_tolerance=cycle_tolerance
+                windows[i, j],
+                fixed_tolerance=fixed_tolerance,
+                cycle_tolerance=cycle_tolerance,
+                lyapunov_exponent=float(exponents[i, j]),
             )
-    return DynamicalLabels(labels.astype(str), periods, windows[:, :, -1])
+    return DynamicalLabels(labels.astype(str), periods, windows[:, :, -1], exponents)
 
 
 def _float64(model: eqx.Module) -> eqx.Module:

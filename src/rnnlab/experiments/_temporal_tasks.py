@@ -5,7 +5,8 @@ Reproduces the shape of Jarne & Laje (arXiv:1906.01094): discrete-time tanh netw
 task family of :mod:`rnnlab.tasks`, from orthogonal and random-normal recurrent
 initialisations; eigenvalues before and after training; how each network holds its
 state, twice: a spectral label (leading eigenvalue real or an oscillatory pair) and a
-dynamical one (stimulus, then silence: fixed point, limit cycle or irregular), with the
+dynamical one (stimulus, then silence: fixed point, limit cycle, quasi-periodic or
+irregular), with the
 fixed and slow points of the trained networks (Sussillo & Barak 2013); graceful
 degradation under pruning of the weakest recurrent weights (with random pruning as the
 control), with longer delays and with fewer units (delayed-pulse task, spec §5.4), each
@@ -310,19 +311,23 @@ METRICS = {
     ),
     "<task>.<init>.<label>_fraction": (
         "fraction of (network, stimulus) pairs whose hidden state ends on label = fixed_point, "
-        "limit_cycle, slow (a steady drift, e.g. a slow approach) or irregular (stimulus, "
-        "then label_steps of silence; spec §5.2; quasi-periodic motion reads irregular)"
+        "limit_cycle, slow (a steady drift, e.g. a slow approach), quasi_periodic (neither "
+        "settles nor returns, largest Lyapunov exponent < 2e-3 per step: an invariant "
+        "circle) or irregular (a positive exponent: chaotic); stimulus, then label_steps "
+        "of silence (spec §5.2)"
     ),
     "<task>.<init>.label_disagreement_fraction": (
         "fraction of networks whose spectral label (oscillatory pair) differs from the "
-        "dynamical one (some stimulus ends on a limit cycle or irregular motion)"
+        "dynamical one (some stimulus ends on a limit cycle, quasi-periodic or irregular "
+        "motion)"
     ),
     "<task>.<init>.stable_points_mean": (
         "stable fixed points at zero input per analysed network (fixed_point_networks)"
     ),
     "<task>.<init>.unstable_points_mean": "unstable or marginal fixed points, likewise",
     "diversity.held_by_oscillation_fraction": (
-        "fraction of solved networks with some stimulus ending on a limit cycle or irregular"
+        "fraction of solved networks with some stimulus ending on a limit cycle, "
+        "quasi-periodic or irregular motion"
     ),
     "diversity.label_disagreement_fraction": "spectral vs dynamical label, solved networks",
     "diversity.num_solved": "networks with accuracy >= 0.95, all tasks",
@@ -454,6 +459,7 @@ def _solutions(config, name, task, trained, key, arrays):
     )
     arrays[f"{name}.dynamical_labels"] = labels.labels
     arrays[f"{name}.dynamical_periods"] = labels.periods
+    arrays[f"{name}.lyapunov_exponents"] = labels.lyapunov_exponents
     stable, unstable = [], []
     for index in range(labels.labels.shape[0]):
         if index % config.members_per_init >= config.fixed_point_networks:
@@ -588,7 +594,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
                     [s["henrici"] for s in summaries_after[cell]]
                 )
                 metrics[f"{prefix}.oscillatory_fraction"] = float(np.mean(spectral[cell]))
-                for label in ("fixed_point", "limit_cycle", "slow", "irregular"):
+                for label in ("fixed_point", "limit_cycle", "slow", "quasi_periodic", "irregular"):
                     metrics[f"{prefix}.{label}_fraction"] = float(np.mean(cell_labels == label))
                 metrics[f"{prefix}.label_disagreement_fraction"] = float(
                     np.mean(spectral[cell] != dynamical[cell])
