@@ -209,3 +209,23 @@ def test_documented_new_task_in_a_few_lines(key):
 
     trials = all_conditions(key, SameTask(response_delay=40, input_noise_std=0.0))
     assert np.asarray(trials.targets[:, -1, 0]).tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_strict_accuracy_needs_every_step_of_the_window():
+    """A hand-made AND output: right on average over the response window but one step on
+    the wrong side of the threshold passes the sign test and fails the strict one."""
+    import dataclasses
+
+    from rnnlab.tasks import AndTask, all_conditions
+
+    task = AndTask(tail=30, input_noise_std=0.0)
+    trial = jax.tree.map(lambda x: x[3], all_conditions(jr.key(0), task))  # A = B = 1
+    start = task.response_onset + task.steps("settling")
+    outputs = np.array(trial.targets, dtype=np.float32)  # high (1) from the response onset
+    outputs[start + 5, 0] = 0.2  # one step below theta = 0.5
+    strict_task = dataclasses.replace(task, strict_accuracy=True)
+    assert float(task.score(jnp.asarray(outputs), trial)) == 1.0
+    assert float(strict_task.score(jnp.asarray(outputs), trial)) == 0.0
+    outputs[start - 3, 0] = 0.2  # inside the settling time: ignored by both
+    outputs[start + 5, 0] = 1.0
+    assert float(strict_task.score(jnp.asarray(outputs), trial)) == 1.0

@@ -329,3 +329,10 @@ def test_the_rate_model_runs_every_analysis(tmp_path):
 def test_rate_model_needs_tau_of_at_least_dt():
     with pytest.raises(Exception, match="tau=0.5"):
         EXPERIMENT.make_config(overrides={"model": "rate", "tau": 0.5})
+
+
+def test_tolerated_fraction_stops_at_the_first_failure():
+    fractions = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert tt._tolerated(fractions, [1.0, 0.95, 0.85, 0.6, 0.93]) == 0.1  # not 0.4
+    assert tt._tolerated(fractions, [1.0, 1.0, 1.0, 1.0, 1.0]) == 0.4
+    assert tt._tolerated(fractions, [0.5, 1.0, 1.0, 1.0, 1.0]) is None

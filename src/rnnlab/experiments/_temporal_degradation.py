@@ -16,6 +16,8 @@ spec's §7: their undamaged distances could not be reproduced even from their st
 networks); compare the shapes, i.e. the ratios.
 """
 
+import dataclasses
+
 import jax
 import jax.random as jr
 import numpy as np
@@ -127,12 +129,15 @@ def _spearman(x, y) -> float | None:
 def pruning_curves(models, task, *, fractions, key, eval_key, num_trials: int) -> dict:
     """Mean distance and accuracy of stacked ``models`` on ``task`` with the weakest
     fraction of recurrent weights removed (both signs, positive only, negative only) and,
-    as the control, a random fraction. Returns ``{sign: (distances, accuracies)}``."""
+    as the control, a random fraction. Returns ``{sign: (distances, accuracies,
+    strict_accuracies)}``, the last with ``strict_accuracy`` (every step of a window on
+    the right side of the threshold, not just its mean)."""
     weights = models.recurrent_weights
     members = weights.shape[0]
+    strict_task = dataclasses.replace(task, strict_accuracy=True)
     curves = {}
     for sign in ("both", "positive", "negative", "random"):
-        distances, accuracies = [], []
+        distances, accuracies, strict = [], [], []
         for index, p in enumerate(fractions):
             if sign == "random":
                 keys = jr.split(jr.fold_in(key, index), members)
@@ -145,5 +150,9 @@ def pruning_curves(models, task, *, fractions, key, eval_key, num_trials: int) -
             scores = evaluate_members(damaged, task, key=eval_key, num_trials=num_trials)
             distances.append(float(scores["distance"].mean()))
             accuracies.append(float(scores["accuracy"].mean()))
-        curves[sign] = (np.array(distances), np.array(accuracies))
+            strict_scores = evaluate_members(
+                damaged, strict_task, key=eval_key, num_trials=num_trials
+            )
+            strict.append(float(strict_scores["accuracy"].mean()))
+        curves[sign] = (np.array(distances), np.array(accuracies), np.array(strict))
     return curves

@@ -89,7 +89,10 @@ class AbstractTask(eqx.Module):
     channel; ``baseline`` $y_0$ before the response and ``high_level`` $y_1$;
     ``response_jitter``: the response onset is delayed by a whole number of steps drawn
     uniformly in $[0, \text{jitter}]$ per trial (0 in the paper); ``settling`` the time
-    after a target change that the threshold accuracy ignores; ``dtype`` of the arrays.
+    after a target change that the threshold accuracy ignores; ``strict_accuracy``: a
+    level window counts as correct only if every step of it, not just its mean, is on the
+    target's side of the threshold (spec §4, ``strict``; gates and flip-flop);
+    ``dtype`` of the arrays.
 
     Subclasses set their defaults, implement :meth:`num_steps`, :attr:`num_inputs`,
     :attr:`num_outputs`, :attr:`num_conditions`, :meth:`clean_trial` and :meth:`score`,
@@ -108,6 +111,7 @@ class AbstractTask(eqx.Module):
     high_level: float = eqx.field(static=True, default=1.0)
     response_jitter: float = eqx.field(static=True, default=0.0)
     settling: float = eqx.field(static=True, default=10.0)
+    strict_accuracy: bool = eqx.field(static=True, default=False)
     dtype: type = eqx.field(static=True, default=jnp.float32)
 
     def _check_shared(self) -> None:
@@ -221,11 +225,14 @@ def level_window_accuracy(
     clean_targets: Float[Array, "time output"],
     windows: list[tuple],
     threshold: float,
+    *,
+    strict: bool = False,
 ) -> Float[Array, ""]:
     """Fraction of ``windows`` ``(start, stop)`` where mean(z) is on the target's side of θ.
 
     The target level of a window is the mean clean target over it; the window is correct
-    when ``sign(mean_W z - θ) == sign(level - θ)`` (a sign test, output channel 0).
+    when ``sign(mean_W z - θ) == sign(level - θ)`` (a sign test, output channel 0), or,
+    with ``strict``, when every step of it is on that side.
     """
     num_steps = outputs.shape[0]
     clean_targets = clean_targets.astype(outputs.dtype)
@@ -235,7 +242,11 @@ def level_window_accuracy(
         count = jnp.maximum(jnp.sum(inside), 1.0)
         mean_output = jnp.sum(inside * outputs[:, 0]) / count
         level = jnp.sum(inside * clean_targets[:, 0]) / count
-        correct.append((mean_output > threshold) == (level > threshold))
+        if strict:
+            right_side = (outputs[:, 0] > threshold) == (level > threshold)
+            correct.append(jnp.all(right_side | (inside == 0)))
+        else:
+            correct.append((mean_output > threshold) == (level > threshold))
     return jnp.mean(jnp.stack(correct).astype(outputs.dtype))
 
 

@@ -113,4 +113,6 @@ class FlipFlopTask(AbstractTask):
             (start + shift + settle, stop + shift if k < self.num_pulses - 1 else stop)
             for k, (start, stop) in enumerate(zip(onsets, stops, strict=True))
         ]
-        return level_window_accuracy(outputs, clean.targets, windows, self.threshold)
+        return level_window_accuracy(
+            outputs, clean.targets, windows, self.threshold, strict=self.strict_accuracy
+        )

@@ -70,7 +70,11 @@ class AbstractGateTask(AbstractTask):
         clean = self.clean_trial(trial.condition, trial.response_shift)
         start = self.response_onset + trial.response_shift + self.steps("settling")
         return level_window_accuracy(
-            outputs, clean.targets, [(start, self.num_steps)], self.threshold
+            outputs,
+            clean.targets,
+            [(start, self.num_steps)],
+            self.threshold,
+            strict=self.strict_accuracy,
         )
 
 
