@@ -181,6 +181,9 @@ def test_shape_summaries_give_the_published_numbers():
         ({"sweep_init": "zeros"}, "zeros"),
         ({"label_window": 10, "label_steps": 5}, "label_window=10"),
         ({"sizes": [0]}, "sizes entry 0"),
+        ({"inits": ["orthogonal", "zeros"]}, "initialiser 'zeros' is unknown"),
+        ({"inits": ["normal", "random_normal"]}, "inits lists 'normal' twice"),
+        ({"inits": ["identity"]}, "pruning_init='orthogonal' is not among inits"),
     ],
 )
 def test_bad_sweep_config_is_one_line(overrides, fragment):
@@ -256,6 +259,44 @@ def test_a_cell_where_every_network_diverges_fails_the_run_with_the_reason(tmp_p
     assert status["state"] == "failed"
     assert "task-and cell diverged" in status["error"] and "lower learning_rate" in status["error"]
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_inits_choose_the_arms_and_keep_each_arms_networks():
+    """``inits`` sets the arms: identity (IRNN) starts every network at W = I, so every
+    initial eigenvalue is exactly 1 and the Henrici departure 0; a run of some arms builds
+    the same initial networks as a run of others that share them (keys by name)."""
+    overrides = {
+        "tasks": ["and"],
+        "hidden_size": 8,
+        "members_per_init": 2,
+        "num_trials": 64,
+        "max_epochs": 1,
+        "eval_trials": 8,
+        "pruning_fractions": [0.0, 0.3],
+        "task_fields": {"and": {"tail": 30}},
+        "label_steps": 50,
+        "label_window": 20,
+        "fixed_point_networks": 0,
+        "delays": [],
+        "sizes": [],
+    }
+    runs = {}
+    for inits in (["identity", "normal"], ["orthogonal", "normal"]):
+        config = EXPERIMENT.make_config(
+            quick=True, overrides={**overrides, "inits": inits, "pruning_init": "normal"}
+        )
+        runs[inits[0]] = EXPERIMENT.run(config, key=jr.key(0), progress=SilentProgress())
+    identity = runs["identity"]
+    eigenvalues = identity.arrays["and.eigenvalues_before"]
+    np.testing.assert_array_equal(eigenvalues[:2], np.ones((2, 8)))
+    assert identity.metrics["and.identity.henrici_before_mean"] == 0.0
+    assert "and.orthogonal.accuracy_mean" not in identity.metrics
+    assert "init.epochs_to_criterion.identity" in identity.metrics
+    # the normal arm is the same two networks in both runs, whatever stands before it
+    np.testing.assert_array_equal(
+        eigenvalues[2:], runs["orthogonal"].arrays["and.eigenvalues_before"][2:]
+    )
+    assert np.all(np.abs(runs["orthogonal"].arrays["and.eigenvalues_before"][:2]) > 0.999)
 
 
 def test_one_value_for_a_list_field_is_a_one_element_list():

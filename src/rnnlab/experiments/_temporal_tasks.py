@@ -14,6 +14,13 @@ beside the authors' published curve (:mod:`._temporal_degradation`).
 
 NOT networks train a recurrent bias from 0, as the authors' NOT network did.
 
+``--set inits=...`` chooses the arms (default the paper's orthogonal and normal):
+``identity`` (IRNN, Le, Jaitly & Hinton, arXiv:1504.00941; every initial eigenvalue 1) is
+rnnlab's third arm, ``glorot_uniform`` a fourth. Each arm's networks draw their weights
+from a key named after the initialiser, so ``--set inits=normal`` trains the very networks
+that the normal arm of the default run starts from (a cell can be split over processes;
+the batch order, drawn per position in the stack, then differs).
+
 ``--set model=rate`` swaps in the continuous-time rate network of spec §2.4,
 $\tau \dot h = -h + W \tanh h + U u + b$ stepped by forward Euler on the task's 1 ms
 grid (:class:`rnnlab.models.EulerRateRNN`, ``tau`` = 5 ms by default), initialised like
@@ -119,7 +126,11 @@ LOSS_THRESHOLDS = {
     "flipflop": 1e-3,
 }
 
-INITS = ("orthogonal", "normal")
+INITS = ("orthogonal", "normal")  # the paper's two arms, the default
+# Every initialiser's members draw their weights from a key derived from its place here,
+# so a run of some initialisations builds the same networks as a run of all of them.
+INIT_KEYS = ("orthogonal", "normal", "identity", "glorot_uniform")
+_INIT_ALIASES = {"random_normal": "normal", "glorot": "glorot_uniform"}
 
 
 class TemporalTasksConfig(ExperimentConfig):
@@ -136,6 +147,12 @@ class TemporalTasksConfig(ExperimentConfig):
     )
     tau: float = pydantic.Field(
         5.0, gt=0, description="time constant of model=rate (ms; must be >= the task's dt)"
+    )
+    inits: list[str] = pydantic.Field(
+        list(INITS),
+        min_length=1,
+        description="recurrent initialisations, one arm each: orthogonal, normal (the "
+        "paper's), identity (IRNN, an rnnlab extension), glorot_uniform",
     )
     members_per_init: int = pydantic.Field(20, gt=0, description="networks per (task, init)")
     learning_rate: float = pydantic.Field(
@@ -159,8 +176,10 @@ class TemporalTasksConfig(ExperimentConfig):
         min_length=2,
         description="fractions of the weakest recurrent weights zeroed (AND networks)",
     )
-    pruning_init: Literal["orthogonal", "normal", "all"] = pydantic.Field(
-        "orthogonal", description="whose solved AND networks are pruned (the authors': orthogonal)"
+    pruning_init: str = pydantic.Field(
+        "orthogonal",
+        description="whose solved AND networks are pruned: one of inits, or all (the "
+        "authors': orthogonal)",
     )
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
         {"not": {"input_noise_std": 0.0}},
@@ -205,7 +224,19 @@ class TemporalTasksConfig(ExperimentConfig):
     @classmethod
     def _known_init(cls, name: str) -> str:
         make_initialiser(name)  # one-line error naming the choices
-        return name
+        return _INIT_ALIASES.get(name, name)
+
+    @pydantic.field_validator("inits")
+    @classmethod
+    def _known_inits(cls, names: list[str]) -> list[str]:
+        canonical = []
+        for name in names:
+            make_initialiser(name)  # one-line error naming the choices
+            name = _INIT_ALIASES.get(name, name)
+            if name in canonical:
+                raise ValueError(f"inits lists {name!r} twice; name each initialisation once")
+            canonical.append(name)
+        return canonical
 
     @pydantic.model_validator(mode="after")
     def _consistent(self):
@@ -230,6 +261,11 @@ class TemporalTasksConfig(ExperimentConfig):
         for size in self.sizes:
             if size <= 0:
                 raise ValueError(f"sizes entry {size} must be a positive number of units")
+        if self.pruning_init != "all" and self.pruning_init not in self.inits:
+            raise ValueError(
+                f"pruning_init={self.pruning_init!r} is not among inits={self.inits}; "
+                "choose one of them or 'all'"
+            )
         return self
 
     @pydantic.field_validator("pruning_fractions")
@@ -387,17 +423,20 @@ def _options(config: TemporalTasksConfig, name: str, learning_rate=None) -> BPTT
     )
 
 
-def _members(config, task, key, *, inits=INITS, members=None, hidden_size=None):
+def _members(config, task, key, *, inits=None, members=None, hidden_size=None):
+    """The stack of ``members`` networks per initialisation, ordered by ``inits``; each
+    network's key derives from its initialiser's name and its index (``INIT_KEYS``)."""
+    inits = config.inits if inits is None else inits
     members = config.members_per_init if members is None else members
     models = []
-    for init_index, init in enumerate(inits):
+    for init in inits:
         for member in range(members):
             models.append(
                 _network(
                     config,
                     task,
                     config.hidden_size if hidden_size is None else hidden_size,
-                    derived_key(key, init_index, member),
+                    derived_key(key, INIT_KEYS.index(init), member),
                     init,
                 )
             )
@@ -566,15 +605,18 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
     arrays: dict[str, np.ndarray] = {}
     per_init = config.members_per_init
     spectral_all, dynamical_all, solved_all = [], [], []
-    epochs = {init: [] for init in INITS}
+    epochs = {init: [] for init in config.inits}
     and_models = None
     total = len(config.tasks) + 1 + len(config.delays) + len(config.sizes)
     with progress.task("temporal-tasks: train", total) as advance:
         for name in config.tasks:
             task = _task(config, name)
             task_key = derived_key(key, list(TASKS).index(name))  # same networks in any subset
+            cell_name = f"task-{name}"
+            if config.inits != list(INITS):  # another stack: its own checkpoint folder
+                cell_name += "-" + "-".join(config.inits)
             models, result, scores, eval_key = _train_cell(
-                config, name, task, task_key, checkpoint_dir, f"task-{name}"
+                config, name, task, task_key, checkpoint_dir, cell_name
             )
             before = np.asarray(models.recurrent_weights, dtype=np.float64)
             after = np.asarray(result.models.recurrent_weights, dtype=np.float64)
@@ -591,7 +633,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             metrics[f"{name}.rmse_clean"] = float(
                 scores["distance_clean"].mean() / np.sqrt(task.num_steps)
             )
-            for init_index, init in enumerate(INITS):
+            for init_index, init in enumerate(config.inits):
                 cell = slice(init_index * per_init, (init_index + 1) * per_init)
                 prefix = f"{name}.{init}"
                 converged = result.converged[cell]
@@ -640,7 +682,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             )
             if name == "and":
                 # prune the solved networks of pruning_init (all of that init if none solved)
-                member_init = np.repeat(np.array(INITS), per_init)
+                member_init = np.repeat(np.array(config.inits), per_init)
                 pool = (
                     np.ones(len(member_init), bool)
                     if config.pruning_init == "all"
@@ -666,7 +708,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
         metrics["diversity.label_disagreement_fraction"] = (
             float((spectral != dynamical)[solved].mean()) if solved.any() else None
         )
-        for init in INITS:
+        for init in config.inits:
             metrics[f"init.epochs_to_criterion.{init}"] = _mean(epochs[init])
 
         fractions = np.array(config.pruning_fractions)
@@ -775,9 +817,10 @@ def figures(results: Results, config: TemporalTasksConfig, folder: Path) -> list
     if tasks:
         fig, ax = plt.subplots(figsize=(6, 3.4))
         per_init = config.members_per_init
-        for i, init in enumerate(INITS):
+        offsets = np.linspace(-0.15, 0.15, len(config.inits)) if len(config.inits) > 1 else [0.0]
+        for i, init in enumerate(config.inits):
             cell = slice(i * per_init, (i + 1) * per_init)
-            x = np.arange(len(tasks)) + (i - 0.5) * 0.3
+            x = np.arange(len(tasks)) + offsets[i]
             before = [a[f"{name}.henrici_before"][cell].mean() for name in tasks]
             after = [a[f"{name}.henrici_after"][cell].mean() for name in tasks]
             ax.plot(x, before, "o", mfc="none", color=f"C{i}", label=f"{init}, initial")
