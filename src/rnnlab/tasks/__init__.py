@@ -6,6 +6,9 @@ finite-duration :class:`OscillationTask` and the delayed pulse :class:`IntervalT
 Every spec is a frozen ``eqx.Module`` with static fields (times in ms);
 ``sample_trial(key, spec, *, condition=None) -> Trial(inputs, targets, mask, condition,
 response_shift)`` is pure, so ``jax.vmap`` over keys gives a batch.
+:func:`jarne_laje_2023` returns the spec that reproduces the authors' own generators
+(``variant="paper"``, their ``code_paper_rep/`` copies, or ``"root"``), e.g.
+``jarne_laje_2023("oscillation", response_delay=200)``.
 
 Adding a task takes a subclass with a few methods. For example, a "same/different" task
 whose answer is high when both channels carry the same pulse:
@@ -57,6 +60,7 @@ from ._logic import NotTask as NotTask
 from ._logic import OrTask as OrTask
 from ._logic import XorTask as XorTask
 from ._oscillation import OscillationTask as OscillationTask
+from ._presets import jarne_laje_2023 as jarne_laje_2023
 
 TASKS = {
     "and": AndTask,

@@ -13,12 +13,15 @@ with onsets, so anything drawn per trial (the condition, a response jitter) may 
 """
 
 import abc
+import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._errors import InvalidInputError
@@ -77,6 +80,58 @@ def hann_smoothing(signal: Float[Array, " time"], length: int) -> Float[Array, "
     k = jnp.arange(length, dtype=signal.dtype)
     weights = jnp.sin(jnp.pi * (k + 1) / (length + 1)) ** 2
     return jnp.convolve(signal, weights / jnp.sum(weights), mode="same")
+
+
+def as_samples(values: Sequence[float] | None) -> tuple[float, ...] | None:
+    """Field converter: a sequence of numbers as a tuple of floats (hashable, so it can be a
+    static field), ``None`` unchanged."""
+    if values is None:
+        return None
+    return tuple(np.asarray(values, dtype=np.float64).ravel().tolist())
+
+
+def check_samples(name: str, samples: tuple[float, ...] | None, span: str, steps: int) -> None:
+    """One-line error unless ``samples`` is ``None`` or holds one finite value per step of
+    ``span`` (a field name, e.g. ``"pulse_width"``), which is ``steps`` steps long."""
+    if samples is None:
+        return
+    if len(samples) != steps:
+        raise InvalidInputError(
+            f"{name} has {len(samples)} values but {span} is {steps} steps; give one value "
+            f"per step of {span}"
+        )
+    if not all(math.isfinite(v) for v in samples):
+        raise InvalidInputError(f"{name} has a non-finite value; give finite numbers")
+
+
+def placed(samples: tuple[float, ...], num_steps: int, start, dtype) -> Array:
+    """``samples`` on the steps ``start <= t < start + len(samples)``, 0 elsewhere.
+
+    ``start`` may be traced (a jittered response onset).
+    """
+    values = jnp.asarray(samples, dtype)
+    offset = jnp.arange(num_steps, dtype=jnp.int32) - jnp.asarray(start, jnp.int32)
+    inside = (offset >= 0) & (offset < len(samples))
+    return jnp.where(inside, values[jnp.clip(offset, 0, len(samples) - 1)], 0.0).astype(dtype)
+
+
+def pulse_waveform(
+    num_steps: int,
+    start,
+    width: int,
+    *,
+    amplitude: float,
+    smoothing: int,
+    samples: tuple[float, ...] | None,
+    dtype,
+) -> Array:
+    """A pulse on ``[start, start + width)``: ``amplitude`` times a square pulse smoothed by
+    :func:`hann_smoothing` of ``smoothing`` points, or, when ``samples`` are given, exactly
+    those values there (and 0 elsewhere)."""
+    if samples is not None:
+        return placed(samples, num_steps, start, dtype)
+    square = window(num_steps, start, start + width).astype(dtype)
+    return amplitude * hann_smoothing(square, smoothing)
 
 
 class AbstractTask(eqx.Module):
@@ -173,6 +228,18 @@ class AbstractTask(eqx.Module):
 
     def _jitter_steps(self) -> int:
         return self.steps("response_jitter")
+
+    def _stimulus(self, smoothing: int, samples: tuple[float, ...] | None) -> Array:
+        """The stimulus on $[t_s, t_s + w)$: :func:`pulse_waveform` at this spec's onset."""
+        return pulse_waveform(
+            self.num_steps,
+            self.steps("stimulus_onset"),
+            self.steps("pulse_width"),
+            amplitude=self.pulse_amplitude,
+            smoothing=smoothing,
+            samples=samples,
+            dtype=self.dtype,
+        )
 
 
 def sample_trial(key: Key, spec: AbstractTask, *, condition=None) -> Trial:

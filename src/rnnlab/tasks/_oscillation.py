@@ -1,16 +1,19 @@
 r"""Finite-duration oscillation: a go cue starts a sinusoid that must stop on time.
 
 One input channel. Go (condition 1): a smoothed pulse in
-$[t_s, t_s + w)$; the target is $y_0 + a \sin(2\pi (t - t_r)/P + \phi)$ on the window
+$[t_s, t_s + w)$; the target is $y_w + a \sin(2\pi (t - t_r)/P + \phi)$ on the window
 $[t_r, t_r + L)$ with $t_r = t_s + w + \Delta$, and $y_0$ elsewhere. No-go (condition 0):
-no pulse, flat target $y_0$. $T = t_r + L + \text{tail}$.
+no pulse; the target is $y_w$ on the window and $y_0$ elsewhere. $y_w$ is
+``response_baseline``, by default $y_0$ (a flat no-go target).
+$T = t_r + L + \text{tail}$.
 Defaults: $t_s = 100$, $w = 20$, unit-sum Hann smoothing of 10 steps, $\Delta = 20$,
 $L = 200$, $P = 35$ ms (28.6 Hz), $a = 0.5$, $\phi = 0$, tail 40, so $T = 380$.
 
-Where we differ from the authors: their target is a unit step over the window convolved
-with $\sin(2\pi \cdot 12 t / T)$ and scaled by 0.3 (0.2 in the paper copy), whose
-amplitude then depends on $\Delta$; rnnlab sets period, amplitude, phase and window
-directly.
+The authors' target is a unit step over the window convolved with
+$\sin(2\pi \cdot 12 t / T)$ and scaled by 0.3 (0.2 in the paper copy), whose amplitude and
+phase then depend on the window length; rnnlab sets period, amplitude, phase and window
+directly, and :func:`rnnlab.tasks.jarne_laje_2023` derives them (with explicit samples
+where the convolution's edges make the target other than a sinusoid).
 
 References: Jarne & Laje, arXiv:1906.01094.
 """
@@ -20,7 +23,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._errors import InvalidInputError
-from ._base import AbstractTask, Trial, _steps, hann_smoothing, window
+from ._base import (
+    AbstractTask,
+    Trial,
+    _steps,
+    as_samples,
+    check_samples,
+    placed,
+    window,
+)
 
 
 class OscillationTask(AbstractTask):
@@ -29,6 +40,13 @@ class OscillationTask(AbstractTask):
     Fields beyond the shared ones: ``pulse_smoothing`` (Hann length in steps, 0 = square
     pulse), ``oscillation_duration`` $L$, ``period`` $P$, ``amplitude`` $a$, ``phase``
     $\\phi$ (radians), ``min_correlation`` and ``std_ratio_range`` of the accuracy.
+    Exact waveforms (default ``None``): ``pulse_shape``, one value per step of the pulse
+    width, is the stimulus on $[t_s, t_s + w)$ in place of the smoothed square pulse
+    (``pulse_amplitude`` and ``pulse_smoothing`` then unused); ``response_shape``, one
+    value per step of $L$, is the go wave on the window in place of
+    $a \\sin(2\\pi (t - t_r)/P + \\phi)$ ($P$, $a$, $\\phi$ then only describe it: $a$
+    still sets the no-go criterion of :meth:`score`); ``response_baseline`` $y_w$ is the
+    level under the wave and the no-go target on the window (``None``: $y_0$).
 
     Example:
         >>> trial = sample_trial(jr.key(0), OscillationTask(), condition=1)
@@ -45,6 +63,13 @@ class OscillationTask(AbstractTask):
     phase: float = eqx.field(static=True, default=0.0)
     min_correlation: float = eqx.field(static=True, default=0.8)
     std_ratio_range: tuple[float, float] = eqx.field(static=True, default=(0.5, 2.0))
+    pulse_shape: tuple[float, ...] | None = eqx.field(
+        static=True, default=None, converter=as_samples
+    )
+    response_shape: tuple[float, ...] | None = eqx.field(
+        static=True, default=None, converter=as_samples
+    )
+    response_baseline: float | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         self._check_shared()
@@ -60,6 +85,13 @@ class OscillationTask(AbstractTask):
             raise InvalidInputError(
                 f"pulse_smoothing={self.pulse_smoothing!r} must be an integer >= 0 (steps)"
             )
+        check_samples("pulse_shape", self.pulse_shape, "pulse_width", self.steps("pulse_width"))
+        check_samples(
+            "response_shape",
+            self.response_shape,
+            "oscillation_duration",
+            self.steps("oscillation_duration"),
+        )
         if self.tail < self.response_jitter:
             raise InvalidInputError(
                 f"tail={self.tail!r} ms < response_jitter={self.response_jitter!r} ms puts "
@@ -82,22 +114,33 @@ class OscillationTask(AbstractTask):
     def num_steps(self) -> int:
         return self.response_onset + self.steps("oscillation_duration") + self.steps("tail")
 
+    @property
+    def window_level(self) -> float:
+        """$y_w$: ``response_baseline``, or $y_0$ when it is ``None``."""
+        return self.baseline if self.response_baseline is None else self.response_baseline
+
     def clean_trial(self, condition, jitter) -> Trial:
         num_steps, dtype = self.num_steps, self.dtype
-        onset = self.steps("stimulus_onset")
         go = condition.astype(dtype)
-        pulse = window(num_steps, onset, onset + self.steps("pulse_width")).astype(dtype)
-        inputs = (self.pulse_amplitude * go * hann_smoothing(pulse, self.pulse_smoothing))[:, None]
+        inputs = (go * self._stimulus(self.pulse_smoothing, self.pulse_shape))[:, None]
         start = self.response_onset + jitter
         inside = window(num_steps, start, start + self.steps("oscillation_duration"))
-        t = (jnp.arange(num_steps, dtype=jnp.int32) - start).astype(dtype) * self.dt
-        wave = self.amplitude * jnp.sin(2 * jnp.pi * t / self.period + self.phase)
-        targets = (self.baseline + go * jnp.where(inside, wave, 0.0)).astype(dtype)[:, None]
+        if self.response_shape is None:
+            t = (jnp.arange(num_steps, dtype=jnp.int32) - start).astype(dtype) * self.dt
+            wave = self.amplitude * jnp.sin(2 * jnp.pi * t / self.period + self.phase)
+        else:
+            wave = placed(self.response_shape, num_steps, start, dtype)
+        level = (
+            self.baseline
+            if self.response_baseline is None
+            else jnp.where(inside, self.response_baseline, self.baseline)
+        )
+        targets = (level + go * jnp.where(inside, wave, 0.0)).astype(dtype)[:, None]
         return Trial(inputs, targets, jnp.ones_like(targets), condition, jitter)
 
     def score(self, outputs: Float[Array, "time output"], trial: Trial) -> Float[Array, ""]:
         """Go: Pearson r(z, y) >= ``min_correlation`` and std(z)/std(y) in ``std_ratio_range``
-        over the window; no-go: max |z - y0| < a/2 over the window."""
+        over the window; no-go: max |z - y_w| < a/2 over the window."""
         clean = self.clean_trial(trial.condition, trial.response_shift)
         start = self.response_onset + trial.response_shift
         inside = window(self.num_steps, start, start + self.steps("oscillation_duration")).astype(
@@ -113,5 +156,5 @@ class OscillationTask(AbstractTask):
         ratio = z_std / (y_std + 1e-30)
         low, high = self.std_ratio_range
         go_correct = (correlation >= self.min_correlation) & (ratio >= low) & (ratio <= high)
-        nogo_correct = jnp.max(inside * jnp.abs(z - self.baseline)) < 0.5 * self.amplitude
+        nogo_correct = jnp.max(inside * jnp.abs(z - self.window_level)) < 0.5 * self.amplitude
         return jnp.where(trial.condition == 1, go_correct, nogo_correct).astype(outputs.dtype)
