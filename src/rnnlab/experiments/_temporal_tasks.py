@@ -53,10 +53,18 @@ values, uses shorter task layouts and N = 32, labels after 2,000 silent steps in
 2 networks per cell (the spec's {50, 100, 200} at 4 networks does not fit 3 minutes on 2
 CPU cores; the sweeps' distances in quick mode are from undertrained networks).
 
-Cost of the default (paper) sizes on a CPU: the sweeps dominate (24 delays and 22 sizes up
-to N = 500, 20 networks per cell; hours, mostly in the N >= 300 cells); on one CPU core a
-vmapped stack of networks costs about as much as the networks one after another
-(BENCHMARKS.md, BPTT). Sweep a subset with ``--set delays=...`` / ``--set sizes=...``.
+Cost of the default (paper) sizes on a CPU, measured on one core of the project's 2-core
+machine (docs/results.md): a task cell of 40 networks (20 per initialisation) costs about
+100 s per epoch at full width for the 200-step gates (AND: 2,600 s of CPU for all 20
+epochs, early-stopped members leaving the stack; NOT 3,500 s); the 1,010-step flip-flop
+with 25,000 trials does 8.4 times the steps per epoch (~14 min; its first epoch had not
+ended after 9 minutes while sharing the cores), hours in all; the sweeps
+dominate (24 delays and 22 sizes up to N = 500, 20 networks per cell: tens of core-hours,
+mostly in the N >= 300 cells). On one CPU core a vmapped stack of networks costs about as
+much as the networks one after another (BENCHMARKS.md, BPTT). Run tasks as separate
+processes (``--set tasks=...``), split a cell by arm (``--set inits=normal``: the same
+initial networks as the default run's normal arm) and sweep subsets (``--set
+delays=...`` / ``--set sizes=...``).
 """
 
 from pathlib import Path
