@@ -8,6 +8,8 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+# CLI tests run in-process: keep their compiled programs out of ~/.cache
+os.environ.setdefault("RNNLAB_COMPILE_CACHE", "off")
 
 
 @pytest.fixture

@@ -190,3 +190,24 @@ def test_distances_against_noisy_and_clean_targets_by_hand(key):
     assert scores["distance"][0] == pytest.approx(noisy, rel=1e-5)
     assert scores["distance_clean"][0] == pytest.approx(clean, rel=1e-5)
     assert abs(noisy - clean) > 1e-3  # the noise moved it
+
+
+def test_cells_of_one_shape_share_a_compiled_epoch():
+    """Two stacks of the same structure and options (other weights, other data) reuse one
+    compiled epoch; the shared program trains exactly as a freshly compiled one."""
+    from rnnlab.learning import _bptt
+
+    task = AndTask(tail=10)
+    options = BPTTOptions(num_trials=64, batch_size=32, max_epochs=2, loss_threshold=None)
+    first = small_members(task, 2, hidden=6)
+    second = stack_models([ElmanRNN(2, 6, 1, key=jr.key(10 + i)) for i in range(2)])
+    _bptt._epoch_program.cache_clear()
+    train_bptt(first, task, key=jr.key(0), options=options)
+    shared = train_bptt(second, task, key=jr.key(1), options=options)
+    info = _bptt._epoch_program.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    _bptt._epoch_program.cache_clear()
+    fresh = train_bptt(second, task, key=jr.key(1), options=options)
+    for a, b in zip(jax.tree.leaves(shared.models), jax.tree.leaves(fresh.models), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(shared.losses, fresh.losses)

@@ -164,6 +164,29 @@ def test_contract_same_key_vmap_jit(key, name):
     assert batch.targets.shape == (3, spec.num_steps, spec.num_outputs)
 
 
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_sample_batch_is_sample_trial_of_each_split_key(key, name):
+    """sample_batch draws in compiled chunks of TRIAL_CHUNK trials (the last one padded):
+    every trial must be exactly sample_trial of its own key of jr.split(key, n), compiled
+    as one program, whatever n; all_conditions likewise with the condition given."""
+    from rnnlab.tasks._base import TRIAL_CHUNK
+
+    spec = make_task(name, **({"num_pulses": 3} if name == "flipflop" else {}))
+    for count in (1, TRIAL_CHUNK, TRIAL_CHUNK + 3):
+        keys = jr.split(key, count)
+        reference = jax.jit(jax.vmap(lambda k: sample_trial(k, spec)))(keys)
+        for a, b in zip(sample_batch(key, spec, count), reference, strict=True):
+            assert a.shape[0] == count
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    conditions = jnp.arange(spec.num_conditions, dtype=jnp.int32)
+    keys = jr.split(key, spec.num_conditions)
+    reference = jax.jit(jax.vmap(lambda k, c: sample_trial(k, spec, condition=c)))(
+        keys, conditions
+    )
+    for a, b in zip(all_conditions(key, spec), reference, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_conditions_are_uniform(key):
     conditions = np.asarray(sample_batch(key, XorTask(), 4000).condition)
     counts = np.bincount(conditions, minlength=4)

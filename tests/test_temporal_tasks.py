@@ -1,5 +1,6 @@
 """temporal-tasks experiment: a fast end-to-end run with every metric, and real numbers."""
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -184,11 +185,37 @@ def test_shape_summaries_give_the_published_numbers():
         ({"inits": ["orthogonal", "zeros"]}, "initialiser 'zeros' is unknown"),
         ({"inits": ["normal", "random_normal"]}, "inits lists 'normal' twice"),
         ({"inits": ["identity"]}, "pruning_init='orthogonal' is not among inits"),
+        ({"learning_rate_decay": -1e-4}, "learning_rate_decay"),
     ],
 )
 def test_bad_sweep_config_is_one_line(overrides, fragment):
     with pytest.raises(Exception, match=fragment):
         EXPERIMENT.make_config(overrides=overrides)
+
+
+def test_the_authors_optimiser_reaches_the_training_options():
+    """--set learning_rate=1e-4 --set learning_rate_decay=1e-4 --set clip_norm=null: Adam
+    at lr_k = 1e-4/(1 + 1e-4 k) without clipping, checked on the first two updates."""
+    from rnnlab.experiments._temporal_tasks import _options
+    from rnnlab.learning import make_optimiser
+
+    config = EXPERIMENT.make_config(
+        overrides={"learning_rate": 1e-4, "learning_rate_decay": 1e-4, "clip_norm": None}
+    )
+    options = _options(config, "and")
+    assert (options.learning_rate, options.learning_rate_decay) == (1e-4, 1e-4)
+    assert options.clip_norm is None and options.loss_threshold == pytest.approx(5e-4)
+    # one Adam step from zero state moves a parameter by lr_k (|g|/(|g| + eps) ~ 1)
+    optimiser = make_optimiser(options)
+    params = jnp.zeros(1)
+    steps = []
+    with jax.numpy_dtype_promotion("standard"):  # optax's int32 step count, as in training
+        state = optimiser.init(params)
+        for _ in range(2):
+            step, state = optimiser.update(jnp.ones(1), state, params)
+            steps.append(-float(step[0]))
+    assert steps[0] == pytest.approx(1e-4, rel=1e-6)
+    assert steps[1] == pytest.approx(1e-4 / (1 + 1e-4), rel=1e-6)
 
 
 def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch):

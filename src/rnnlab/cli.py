@@ -64,9 +64,23 @@ def _progress() -> RichProgress:
 
 
 def _enable_numerics() -> None:
-    import jax
+    from ._jax_setup import configure_jax
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
+
+
+def _log_to_stderr() -> None:
+    """rnnlab's INFO lines (e.g. one per training epoch) on stderr, with the time."""
+    import logging
+
+    logger = logging.getLogger("rnnlab")
+    logger.setLevel(logging.INFO)
+    if any(handler.get_name() == "rnnlab-cli" for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("rnnlab-cli")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
 
 
 @app.command("list")
@@ -110,6 +124,9 @@ def reproduce(
     assignments: Annotated[
         list[str] | None, typer.Option("--set", help="override a config field: key=value")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="log a line per training epoch to stderr")
+    ] = False,
 ) -> None:
     """Reproduce one experiment (or all) and write its run directory and report."""
     from .experiments import REGISTRY, get_experiment, parse_assignment
@@ -127,6 +144,8 @@ def reproduce(
         for experiment in experiments:  # validate every config before running any
             experiment.make_config(quick=quick, seed=seed, overrides=overrides)
     _enable_numerics()
+    if verbose:
+        _log_to_stderr()
     entries, failed = [], False
     for experiment in experiments:
         target = out / experiment.id if experiment_id == "all" else out

@@ -123,6 +123,12 @@ def _float64(model: eqx.Module) -> eqx.Module:
     return jax.tree.map(lambda x: x.astype(jnp.float64) if eqx.is_inexact_array(x) else x, model)
 
 
+@eqx.filter_jit
+def _trajectories(model, stimuli):
+    """Hidden states (stimuli, time, hidden) of ``model`` on each stimulus, from zero."""
+    return jax.vmap(lambda x: model.run(x)[0])(stimuli)
+
+
 def trained_fixed_points(
     model: eqx.Module,
     stimuli: Float[Array, "stimuli time input"],
@@ -147,7 +153,7 @@ def trained_fixed_points(
         raise InvalidInputError(f"num_starts={num_starts} must be a positive integer")
     model = _float64(model)
     stimuli = jnp.asarray(stimuli, jnp.float64)
-    trajectories = jax.vmap(lambda x: model.run(x)[0])(stimuli)
+    trajectories = _trajectories(model, stimuli)
     flat = trajectories.reshape(-1, trajectories.shape[-1])
     pick_key, jitter_key = jr.split(key)
     picks = jr.choice(pick_key, flat.shape[0], (num_starts,), replace=True)

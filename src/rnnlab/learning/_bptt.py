@@ -26,7 +26,9 @@ References: Werbos, Proc. IEEE 78, 1550 (1990); Kingma & Ba, arXiv:1412.6980;
 Jarne & Laje, arXiv:1906.01094 (training protocol).
 """
 
+import functools
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +51,9 @@ STATUSES = ("running", "converged", "max_epochs_reached", "diverged")
 """Per-member status codes, in the order of :attr:`TrainingResult.status_codes`."""
 
 CHECKPOINT_NAME = "bptt_checkpoint.eqx"
+
+LOG = logging.getLogger(__name__)
+"""One INFO line per epoch (``rnnlab reproduce --verbose`` shows them)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,13 @@ def _save(path: Path, state: TrainingState) -> None:
     os.replace(temporary, path)
 
 
-def _make_epoch(static, options: BPTTOptions, optimiser, num_members: int):
+@functools.lru_cache(maxsize=64)
+def _epoch_program(static, options: BPTTOptions):
+    """The compiled epoch of a stack of members of structure ``static`` under ``options``.
+
+    Cached on (``static``, ``options``), both hashable, so cells of a sweep with the same
+    network and trial shapes share one compilation (about 2 s each on a CPU)."""
+    optimiser = make_optimiser(options)
     updates, batch_size = options.updates_per_epoch, options.batch_size
 
     def member_epoch(params, opt_state, running, member, trials, epoch_key):
@@ -195,7 +206,14 @@ def _make_epoch(static, options: BPTTOptions, optimiser, num_members: int):
         (params, opt_state, total), _ = jax.lax.scan(body, (params, opt_state, zero), batches)
         return params, opt_state, total / updates
 
-    vmapped = eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None)))
+    return eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None)))
+
+
+def _make_epoch(static, options: BPTTOptions, num_members: int):
+    try:
+        vmapped = _epoch_program(static, options)
+    except TypeError:  # a model with an unhashable static field: compile for this call
+        vmapped = _epoch_program.__wrapped__(static, options)
 
     def epoch(params, opt_state, running, active, trials, epoch_key):
         """One epoch of the ``active`` members (indices into the stack, see
@@ -223,17 +241,46 @@ def _make_epoch(static, options: BPTTOptions, optimiser, num_members: int):
     return epoch
 
 
+MIN_COMPACTED_STACK = 4
+"""Stacks smaller than this are never compacted: each new width costs a compile (about
+2 s on a CPU), which halving a stack of 2 or 3 small networks rarely wins back."""
+
+
 def _active_members(running: np.ndarray) -> np.ndarray:
     """Members an epoch computes: the running ones, padded with stopped ones (lowest
     indices first) to the smallest of M, ceil(M/2), ceil(M/4), ... that holds them.
 
     A function of the statuses alone (so a resumed run computes what an uninterrupted one
     does), with at most ~log2(M) distinct widths to compile."""
+    if running.size < MIN_COMPACTED_STACK:
+        return np.arange(running.size)
     count, width = int(running.sum()), running.size
     while width > 1 and -(-width // 2) >= count:
         width = -(-width // 2)
     stopped = np.nonzero(~running)[0][: width - count]
     return np.sort(np.concatenate([np.nonzero(running)[0], stopped]))
+
+
+def _log_epoch(path: Path | None, state: TrainingState, options: BPTTOptions) -> None:
+    """``<cell>: epoch e/E, loss min/median/max over the members that ran, k running``."""
+    epoch = int(state.epoch)
+    losses = np.asarray(state.losses[epoch - 1])
+    ran = losses[np.isfinite(losses)]
+    status = np.asarray(state.status)
+    LOG.info(
+        "%s: epoch %d/%d, loss %s, %d running, %d converged, %d diverged",
+        "train_bptt" if path is None else path.parent.name,
+        epoch,
+        options.max_epochs,
+        (
+            f"min {ran.min():.3g} median {np.median(ran):.3g} max {ran.max():.3g}"
+            if ran.size
+            else "not finite"
+        ),
+        int((status == 0).sum()),
+        int((status == 1).sum()),
+        int((status == 3).sum()),
+    )
 
 
 def _keep_old(diverged, new, old):
@@ -315,7 +362,7 @@ def train_bptt(
             state = loaded
             resumed_from = int(state.epoch)
 
-    epoch_fn = _make_epoch(static, options, optimiser, num_members)
+    epoch_fn = _make_epoch(static, options, num_members)
     converged_code, max_code, diverged_code = 1, 2, 3
     while int(state.epoch) < options.max_epochs and np.any(np.asarray(state.status) == 0):
         epoch = int(state.epoch)
@@ -347,6 +394,8 @@ def train_bptt(
         )
         if path is not None:
             _save(path, state)
+        if LOG.isEnabledFor(logging.INFO):
+            _log_epoch(path, state, options)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, np.asarray(loss))
 

@@ -25,15 +25,16 @@ def run_cell(task: Task) -> Record:
     """Run one cell (in a worker): validate its config, call ``run``, return a plain record.
 
     ``task`` holds the experiment's ``run`` function and config type (pickled by reference)
-    and the cell's config as JSON. Enables float64 as the CLI does. Never raises.
+    and the cell's config as JSON. Enables float64 and the compilation cache as the CLI
+    does. Never raises.
     """
-    import jax
     import jax.random as jr
 
+    from .._jax_setup import configure_jax
     from ..experiments._base import SilentProgress
     from ..experiments._rundir import clean_metrics
 
-    jax.config.update("jax_enable_x64", True)
+    configure_jax()
     start = time.perf_counter()
     try:
         config = task["config_type"].model_validate(task["config"])

@@ -275,16 +275,53 @@ def sample_trial(key: Key, spec: AbstractTask, *, condition=None) -> Trial:
     return Trial(inputs, targets, clean.mask, condition, jitter)
 
 
+TRIAL_CHUNK = 64
+"""Trials per compiled sampling call: :func:`sample_batch` and :func:`all_conditions`
+draw in chunks of this many, so one compiled program per spec serves every batch size
+(compiling a sampler costs about a second on a CPU, mostly the counter-based PRNG)."""
+
+
+@eqx.filter_jit
+def _sample_chunk(keys: Key, conditions: Int[Array, " chunk"], spec: AbstractTask) -> Trial:
+    """:func:`sample_trial` of each key; a negative condition means "draw it"."""
+
+    def one(key, condition):
+        drawn = jr.randint(jr.split(key, 4)[0], (), 0, spec.num_conditions, dtype=jnp.int32)
+        return sample_trial(key, spec, condition=jnp.where(condition < 0, drawn, condition))
+
+    return jax.vmap(one)(keys, conditions)
+
+
+def _sample_keys(keys: Key, conditions: Int[Array, " n"], spec: AbstractTask) -> Trial:
+    """:func:`_sample_chunk` over ``keys`` in chunks of :data:`TRIAL_CHUNK` (the last
+    padded by repeating keys, its extra trials dropped)."""
+    count = keys.shape[0]
+    pad = -count % TRIAL_CHUNK
+    keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (pad,))])
+    conditions = jnp.concatenate([conditions, jnp.full((pad,), -1, jnp.int32)])
+    chunks = [
+        _sample_chunk(
+            keys[start : start + TRIAL_CHUNK], conditions[start : start + TRIAL_CHUNK], spec
+        )
+        for start in range(0, count + pad, TRIAL_CHUNK)
+    ]
+    return jax.tree.map(lambda *parts: jnp.concatenate(parts)[:count], *chunks)
+
+
 def sample_batch(key: Key, spec: AbstractTask, batch_size: int) -> Trial:
-    """``batch_size`` trials at once (``vmap`` of :func:`sample_trial`)."""
-    return jax.vmap(lambda k: sample_trial(k, spec))(jr.split(key, batch_size))
+    """``batch_size`` trials at once: :func:`sample_trial` of each of
+    ``jr.split(key, batch_size)`` (drawn in compiled chunks of :data:`TRIAL_CHUNK`)."""
+    if batch_size < 0:
+        raise InvalidInputError(f"batch_size={batch_size} must be >= 0")
+    conditions = jnp.full((batch_size,), -1, jnp.int32)
+    return _sample_keys(jr.split(key, batch_size), conditions, spec)
 
 
 def all_conditions(key: Key, spec: AbstractTask) -> Trial:
-    """One trial per condition, in condition order (for per-condition evaluation)."""
+    """One trial per condition, in condition order (for per-condition evaluation): trial
+    ``c`` is :func:`sample_trial` of ``jr.split(key, num_conditions)[c]`` at condition ``c``."""
     conditions = jnp.arange(spec.num_conditions, dtype=jnp.int32)
-    keys = jr.split(key, spec.num_conditions)
-    return jax.vmap(lambda k, c: sample_trial(k, spec, condition=c))(keys, conditions)
+    return _sample_keys(jr.split(key, spec.num_conditions), conditions, spec)
 
 
 def level_window_accuracy(
