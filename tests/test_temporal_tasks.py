@@ -404,3 +404,54 @@ def test_tolerated_fraction_stops_at_the_first_failure():
     assert tt._tolerated(fractions, [1.0, 0.95, 0.85, 0.6, 0.93]) == 0.1  # not 0.4
     assert tt._tolerated(fractions, [1.0, 1.0, 1.0, 1.0, 1.0]) == 0.4
     assert tt._tolerated(fractions, [0.5, 1.0, 1.0, 1.0, 1.0]) is None
+
+
+def test_task_layout_builds_the_authors_generators(tmp_path):
+    """task_layout='paper': every task and sweep cell is the preset jarne_laje_2023 spec
+    (task_fields on top); the run trains on those trials, in its own checkpoint folders."""
+    from rnnlab.experiments._rundir import run_experiment
+    from rnnlab.experiments._temporal_tasks import _sweep_task, _task
+    from rnnlab.tasks import jarne_laje_2023
+
+    config = EXPERIMENT.make_config(overrides={"task_layout": "paper"})
+    for name in config.tasks:
+        fields = config.task_fields.get(name, {})
+        assert _task(config, name) == jarne_laje_2023(name, "paper", **fields), name
+    assert _task(config, "oscillation").num_steps == 420  # the stored network's layout
+    assert _sweep_task(config, 150.0) == jarne_laje_2023("interval", "paper", response_delay=150.0)
+    # the root scripts' delayed pulse ends at 100 ms: the default delays are refused
+    with pytest.raises(Exception, match="response_delay=35.0"):
+        EXPERIMENT.make_config(overrides={"task_layout": "root"})
+
+    tiny = EXPERIMENT.make_config(
+        quick=True,
+        overrides={
+            "task_layout": "paper",
+            "task_fields": {},
+            "tasks": ["and"],
+            "hidden_size": 8,
+            "members_per_init": 1,
+            "num_trials": 64,
+            "max_epochs": 1,
+            "eval_trials": 8,
+            "pruning_fractions": [0.0, 0.3],
+            "label_steps": 50,
+            "label_window": 20,
+            "fixed_point_networks": 0,
+            "delays": [30.0],
+            "sizes": [],
+            "sweep_members": 1,
+        },
+    )
+    assert run_experiment(EXPERIMENT, tiny, tmp_path)["state"] == "done"
+    cells = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert cells == ["interval-delay30-N8-paper", "task-and-paper"]
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        inputs = arrays["and.sample_inputs"]
+    expected = jarne_laje_2023("and", "paper")
+    assert inputs.shape[1] == expected.num_steps == 210
+    # the paper copy's noise-free AND: pulses of height A, B on [30, 50) ms, zero elsewhere
+    assert np.all(inputs[:, :30] == 0.0) and np.all(inputs[:, 50:] == 0.0)
+    np.testing.assert_array_equal(
+        inputs[:, 30:50], np.repeat([[0, 0], [1, 0], [0, 1], [1, 1]], 20, 0).reshape(4, 20, 2)
+    )

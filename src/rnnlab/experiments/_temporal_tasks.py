@@ -33,6 +33,11 @@ rate with clipping (3e-4, clip 1) instead of 1e-4 with Keras' decay (the authors
 optimiser: ``--set learning_rate=1e-4 --set learning_rate_decay=1e-4 --set
 clip_norm=null``), and, in ``--quick``,
 fewer trials per epoch and shorter task layouts; compare ratios, not absolute distances.
+``--set task_layout=paper`` (or ``root``) builds every task and sweep cell from
+:func:`rnnlab.tasks.jarne_laje_2023`, the authors' generators sample for sample (e.g. the
+oscillation of their stored network: T = 420, period 35 ms), with ``task_fields`` on top
+(``--quick`` sets shorter layouts: add ``--set task_fields={}``); the root scripts' delayed
+pulse ends at 100 ms, so their sweeps need ``delays`` <= 30.
 The default keeps the authors' 15,000 trials per epoch (235 updates): at N = 50 with 4
 networks per initialisation, 2,048 trials (32 updates an epoch, 20 epochs) left 1 of 4
 orthogonal and 2 of 4 normal AND networks on a plateau (AND accuracy 0.90, NOT 0.54),
@@ -79,7 +84,7 @@ import jax.random as jr
 import numpy as np
 import pydantic
 
-from .._errors import DivergenceError
+from .._errors import DivergenceError, InvalidInputError
 from ..analysis import (
     dynamical_labels,
     spectral_label,
@@ -88,7 +93,7 @@ from ..analysis import (
 )
 from ..learning import BPTTOptions, evaluate_members, train_bptt
 from ..models import ElmanRNN, EulerRateRNN, make_initialiser, stack_models, unstack_model
-from ..tasks import TASKS, NotTask, all_conditions, make_task
+from ..tasks import TASKS, NotTask, all_conditions, jarne_laje_2023, make_task
 from ._base import Experiment, ExperimentConfig, Results, derived_key
 from ._figures import FigureSaver, pyplot
 from ._temporal_degradation import (
@@ -228,6 +233,12 @@ class TemporalTasksConfig(ExperimentConfig):
     sweep_task_fields: dict[str, Any] = pydantic.Field(
         {}, description="delayed-pulse spec of both sweeps (default: the authors' paper copy)"
     )
+    task_layout: Literal["rnnlab", "paper", "root"] = pydantic.Field(
+        "rnnlab",
+        description="trial layouts: rnnlab's task defaults, or the authors' generators "
+        "exactly (rnnlab.tasks.jarne_laje_2023: 'paper' = code_paper_rep/, 'root' = their "
+        "top-level scripts); task_fields and sweep_task_fields apply on top",
+    )
 
     @pydantic.field_validator("tasks")
     @classmethod
@@ -261,13 +272,13 @@ class TemporalTasksConfig(ExperimentConfig):
             raise ValueError(
                 f"label_window={self.label_window} must not exceed label_steps={self.label_steps}"
             )
-        # every sweep cell must be a possible trial (one-line error otherwise)
+        # every task and sweep cell must be a possible trial (one-line error otherwise)
+        for name in self.tasks:
+            _task(self, name)
         for delay in self.delays:
-            make_task("interval", **{**self.sweep_task_fields, "response_delay": delay})
+            _sweep_task(self, delay)
         if self.sizes:
-            make_task(
-                "interval", **{**self.sweep_task_fields, "response_delay": self.size_sweep_delay}
-            )
+            _sweep_task(self, self.size_sweep_delay)
         if self.model == "rate":
             dts = [f.get("dt", 1.0) for f in [*self.task_fields.values(), self.sweep_task_fields]]
             if self.tau < max(dts):
@@ -425,8 +436,41 @@ METRICS = {
 }
 
 
-def _task(config: TemporalTasksConfig, name: str):
-    return make_task(name, **config.task_fields.get(name, {}))
+def _layout_task(layout: str, name: str, **fields):
+    """Task ``name`` in ``layout``: rnnlab's defaults or the authors' generators."""
+    if layout == "rnnlab":
+        return make_task(name, **fields)
+    return jarne_laje_2023(name, layout, **fields)
+
+
+def _task(config, name: str):
+    fields = config.task_fields.get(name, {})
+    try:
+        return _layout_task(config.task_layout, name, **fields)
+    except InvalidInputError as error:
+        if config.task_layout == "rnnlab" or not fields:
+            raise
+        raise InvalidInputError(
+            f"{error} (task_layout={config.task_layout!r} with task_fields for {name!r}: "
+            f"{fields}; --quick sets shorter layouts, drop them with --set task_fields={{}})"
+        ) from None
+
+
+def _sweep_task(config, delay: float):
+    """The delayed-pulse task of a sweep cell at ``delay`` ms."""
+    fields = {**config.sweep_task_fields, "response_delay": delay}
+    return _layout_task(config.task_layout, "interval", **fields)
+
+
+def _layout_suffix(config) -> str:
+    return "" if config.task_layout == "rnnlab" else f"-{config.task_layout}"
+
+
+def _cell_suffix(config) -> str:
+    """Checkpoint-folder suffix of a task cell that differs from the default run's: other
+    initialisation arms, another trial layout."""
+    arms = "" if config.inits == list(INITS) else "-" + "-".join(config.inits)
+    return arms + _layout_suffix(config)
 
 
 def _options(config: TemporalTasksConfig, name: str, learning_rate=None) -> BPTTOptions:
@@ -583,14 +627,14 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
         delay = float(value) if kind == "delay" else config.size_sweep_delay
         size = config.hidden_size if kind == "delay" else int(value)
         if (delay, size) not in cells:
-            task = make_task("interval", **{**config.sweep_task_fields, "response_delay": delay})
+            task = _sweep_task(config, delay)
             cells[delay, size] = _train_cell(
                 config,
                 "interval",
                 task,
                 derived_key(key, round(1000 * delay)),
                 checkpoints,
-                f"interval-delay{delay:g}-N{size}",
+                f"interval-delay{delay:g}-N{size}{_layout_suffix(config)}",
                 init_key=derived_key(key, round(1000 * delay), size),
                 learning_rate=config.sweep_learning_rate,
                 inits=(config.sweep_init,),
@@ -636,9 +680,7 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
         for name in config.tasks:
             task = _task(config, name)
             task_key = derived_key(key, list(TASKS).index(name))  # same networks in any subset
-            cell_name = f"task-{name}"
-            if config.inits != list(INITS):  # another stack: its own checkpoint folder
-                cell_name += "-" + "-".join(config.inits)
+            cell_name = f"task-{name}{_cell_suffix(config)}"  # another stack: own folder
             models, result, scores, eval_key = _train_cell(
                 config, name, task, task_key, checkpoint_dir, cell_name
             )
