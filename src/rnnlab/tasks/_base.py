@@ -311,8 +311,8 @@ def _sample_keys(keys: Key, conditions: Int[Array, " n"], spec: AbstractTask) ->
 def sample_batch(key: Key, spec: AbstractTask, batch_size: int) -> Trial:
     """``batch_size`` trials at once: :func:`sample_trial` of each of
     ``jr.split(key, batch_size)`` (drawn in compiled chunks of :data:`TRIAL_CHUNK`)."""
-    if batch_size < 0:
-        raise InvalidInputError(f"batch_size={batch_size} must be >= 0")
+    if batch_size < 1:
+        raise InvalidInputError(f"batch_size={batch_size} must be a positive number of trials")
     conditions = jnp.full((batch_size,), -1, jnp.int32)
     return _sample_keys(jr.split(key, batch_size), conditions, spec)
 
