@@ -193,21 +193,35 @@ def test_distances_against_noisy_and_clean_targets_by_hand(key):
 
 
 def test_cells_of_one_shape_share_a_compiled_epoch():
-    """Two stacks of the same structure and options (other weights, other data) reuse one
-    compiled epoch; the shared program trains exactly as a freshly compiled one."""
+    """Stacks of the same structure and options (other weights, other data, another
+    stopping rule) reuse one compiled epoch; another learning rate builds its own. A stack
+    with a recurrent bias has the same static part (its arrays are the parameters), so it
+    shares the jitted wrapper, which traces a program for its own parameter tree. Each
+    shared program trains exactly as a freshly compiled one."""
     from rnnlab.learning import _bptt
 
     task = AndTask(tail=10)
     options = BPTTOptions(num_trials=64, batch_size=32, max_epochs=2, loss_threshold=None)
     first = small_members(task, 2, hidden=6)
     second = stack_models([ElmanRNN(2, 6, 1, key=jr.key(10 + i)) for i in range(2)])
+    biased = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), use_bias=True) for i in range(2)])
+    faster = BPTTOptions(
+        learning_rate=2e-3, num_trials=64, batch_size=32, max_epochs=2, loss_threshold=None
+    )
+    stopping = BPTTOptions(num_trials=64, batch_size=32, max_epochs=3, loss_threshold=1e-9)
     _bptt._epoch_program.cache_clear()
-    train_bptt(first, task, key=jr.key(0), options=options)
-    shared = train_bptt(second, task, key=jr.key(1), options=options)
+    train_bptt(first, task, key=jr.key(0), options=stopping)
+    shared = [
+        train_bptt(second, task, key=jr.key(1), options=options),
+        train_bptt(biased, task, key=jr.key(1), options=options),
+    ]
+    train_bptt(second, task, key=jr.key(1), options=faster)
     info = _bptt._epoch_program.cache_info()
-    assert (info.misses, info.hits) == (1, 1)
-    _bptt._epoch_program.cache_clear()
-    fresh = train_bptt(second, task, key=jr.key(1), options=options)
-    for a, b in zip(jax.tree.leaves(shared.models), jax.tree.leaves(fresh.models), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    np.testing.assert_array_equal(shared.losses, fresh.losses)
+    assert (info.misses, info.hits) == (2, 2)
+    for models, result in zip((second, biased), shared, strict=True):
+        _bptt._epoch_program.cache_clear()
+        fresh = train_bptt(models, task, key=jr.key(1), options=options)
+        leaves = zip(jax.tree.leaves(result.models), jax.tree.leaves(fresh.models), strict=True)
+        for a, b in leaves:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        np.testing.assert_array_equal(result.losses, fresh.losses)

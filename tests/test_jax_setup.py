@@ -37,7 +37,7 @@ def test_a_cached_run_gives_the_numbers_of_a_fresh_one(tmp_path):
         "--set", "label_steps=60", "--set", "label_window=20",
         "--set", "fixed_point_networks=0", "--set", "pruning_fractions=[0.0,0.2]",
     ]  # fmt: skip
-    metrics, logs = [], []
+    metrics, logs, cached = [], [], []
     for run, flags in (("cold", []), ("warm", ["--verbose"])):
         out = tmp_path / run
         command = [sys.executable, "-m", "rnnlab.cli", "reproduce", "temporal-tasks", "--quick"]
@@ -50,11 +50,13 @@ def test_a_cached_run_gives_the_numbers_of_a_fresh_one(tmp_path):
         assert done.returncode == 0, done.stderr
         metrics.append(json.loads((out / "metrics.json").read_text()))
         logs.append([line for line in done.stderr.splitlines() if "epoch" in line])
+        cached.append(sorted(p.name for p in (tmp_path / "xla").iterdir()))
     assert logs[0] == []
     assert [line.split(" ", 1)[1].split(",")[0] for line in logs[1]] == [
         "task-and: epoch 1/2",
         "task-and: epoch 2/2",
     ]
     assert all(line.endswith("0 diverged") for line in logs[1]), logs[1]
-    assert any((tmp_path / "xla").iterdir())  # the first run wrote compiled programs
+    # the first run wrote its compiled programs; the second found every one of them there
+    assert len(cached[0]) > 10 and cached[1] == cached[0]
     assert metrics[0] == metrics[1]

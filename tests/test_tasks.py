@@ -178,6 +178,11 @@ def test_sample_batch_is_sample_trial_of_each_split_key(key, name):
         for a, b in zip(sample_batch(key, spec, count), reference, strict=True):
             assert a.shape[0] == count
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # raw uint32 keys (jax.random.PRNGKey) work too, padded chunk included
+    raw = jax.random.PRNGKey(7)
+    reference = jax.jit(jax.vmap(lambda k: sample_trial(k, spec)))(jr.split(raw, 3))
+    for a, b in zip(sample_batch(raw, spec, 3), reference, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(rnnlab.InvalidInputError, match="batch_size=0 must be a positive"):
         sample_batch(key, spec, 0)
     conditions = jnp.arange(spec.num_conditions, dtype=jnp.int32)

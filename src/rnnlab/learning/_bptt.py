@@ -26,6 +26,7 @@ References: Werbos, Proc. IEEE 78, 1550 (1990); Kingma & Ba, arXiv:1412.6980;
 Jarne & Laje, arXiv:1906.01094 (training protocol).
 """
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -157,13 +158,25 @@ class TrainingResult(NamedTuple):
         return np.array([s == "converged" for s in self.status])
 
 
-def _fingerprint(models, task, options, key) -> np.ndarray:
+FINGERPRINT_VERSION = 2
+"""Bumped when the same (models, task, options, key) would train differently (2: stacks
+under :data:`MIN_COMPACTED_STACK` are not compacted), so an older checkpoint is refused
+instead of resumed into a run that matches neither version."""
+
+
+def _fingerprint(models, task, options, key, trials: Trial) -> np.ndarray:
+    """SHA-256 of everything that determines the run: the code version, ``options``,
+    ``task``, ``key``, the initial weights and the training ``trials`` themselves (so a
+    change in how trials are drawn also refuses an older checkpoint)."""
     digest = hashlib.sha256()
+    digest.update(f"rnnlab-bptt-{FINGERPRINT_VERSION}".encode())
     digest.update(repr(options).encode())
     digest.update(repr(task).encode())
     digest.update(np.asarray(jr.key_data(key)).tobytes())
     for leaf in jax.tree.leaves(eqx.filter(models, eqx.is_array)):
         digest.update(np.asarray(leaf).tobytes())
+    for leaf in jax.tree.leaves(trials):
+        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
     return np.frombuffer(digest.digest(), dtype=np.uint8).copy()
 
 
@@ -210,6 +223,8 @@ def _epoch_program(static, options: BPTTOptions):
 
 
 def _make_epoch(static, options: BPTTOptions, num_members: int):
+    # the epoch never reads the stopping rule: cells differing only there share a program
+    options = dataclasses.replace(options, loss_threshold=None, max_epochs=1)
     try:
         vmapped = _epoch_program(static, options)
     except TypeError:  # a model with an unhashable static field: compile for this call
@@ -339,7 +354,7 @@ def train_bptt(
         status=jnp.zeros((num_members,), jnp.int32),
         epochs_trained=jnp.zeros((num_members,), jnp.int32),
         losses=jnp.full((options.max_epochs, num_members), jnp.nan, leaves[0].dtype),
-        fingerprint=jnp.asarray(_fingerprint(models, task, options, key)),
+        fingerprint=jnp.asarray(_fingerprint(models, task, options, key, trials)),
     )
     path = None
     resumed_from = 0

@@ -34,9 +34,9 @@ def run_cell(task: Task) -> Record:
     from ..experiments._base import SilentProgress
     from ..experiments._rundir import clean_metrics
 
-    configure_jax()
     start = time.perf_counter()
     try:
+        configure_jax()
         config = task["config_type"].model_validate(task["config"])
         results = task["run"](config, key=jr.key(config.seed), progress=SilentProgress())
         metrics = clean_metrics(results.metrics)

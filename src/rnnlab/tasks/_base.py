@@ -297,7 +297,7 @@ def _sample_keys(keys: Key, conditions: Int[Array, " n"], spec: AbstractTask) ->
     padded by repeating keys, its extra trials dropped)."""
     count = keys.shape[0]
     pad = -count % TRIAL_CHUNK
-    keys = jnp.concatenate([keys, jnp.broadcast_to(keys[:1], (pad,))])
+    keys = jnp.concatenate([keys, jnp.repeat(keys[:1], pad, axis=0)])  # typed or raw uint32
     conditions = jnp.concatenate([conditions, jnp.full((pad,), -1, jnp.int32)])
     chunks = [
         _sample_chunk(
