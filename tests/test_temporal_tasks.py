@@ -339,9 +339,12 @@ def test_full_mode_goals():
     metrics = EXPERIMENT.run(config, key=jr.key(0), progress=SilentProgress()).metrics
     for name in TASK_NAMES:
         assert metrics[f"{name}.accuracy"] >= 0.95, name
-    # the pruning curve's shape beside the authors' (tolerated ~10 %, breaking at 12-14 %)
-    assert 0.06 <= metrics["pruning.tolerated_fraction_relative"] <= 0.12
-    assert 0.10 <= metrics["pruning.break_fraction_relative"] <= 0.16
+    # the pruning curve's shape beside the authors' (tolerated ~10 %, breaking at 12-14 %),
+    # by the issue's definitions, within two steps of the 2 % pruning grid: measured at 20
+    # orthogonal AND networks (docs/results.md) 10 % / 10 % at the default 3e-4, 14 % / 12 %
+    # at 1e-3 and 14 % / 8 % with the authors' optimiser
+    assert 0.06 <= metrics["pruning.tolerated_fraction"] <= 0.14
+    assert 0.10 <= metrics["pruning.break_fraction"] <= 0.16
     assert metrics["pruning.ratio_at_20"] >= 5
     # graceful degradation with delay and size (spec §5.4 acceptance)
     assert metrics["delay.spearman_25_110"] > 0.8

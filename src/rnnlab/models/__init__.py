@@ -6,6 +6,7 @@ from ._elman import ElmanRNN as ElmanRNN
 from ._elman import stack_models as stack_models
 from ._elman import tanh_recurrence as tanh_recurrence
 from ._elman import unstack_model as unstack_model
+from ._elman_batch import elman_outputs as elman_outputs
 from ._euler_rate import EulerRateRNN as EulerRateRNN
 from ._init import glorot_uniform as glorot_uniform
 from ._init import identity as identity

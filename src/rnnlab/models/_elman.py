@@ -9,6 +9,7 @@ from jaxtyping import Array, Float
 from .._errors import InvalidInputError
 from .._types import Key, State
 from ._base import AbstractDiscreteModel
+from ._elman_batch import elman_outputs
 from ._init import glorot_uniform, make_initialiser, scale_by_gain
 
 
@@ -126,6 +127,20 @@ class ElmanRNN(AbstractDiscreteModel):
     def __call__(self, inputs: Float[Array, "time input"]) -> Float[Array, "time output"]:
         """Outputs for an input sequence, from $h_{-1} = 0$."""
         return self.run(inputs)[1]
+
+    def batch_outputs(
+        self, inputs: Float[Array, "batch time input"]
+    ) -> Float[Array, "batch time output"]:
+        """``jax.vmap(self)(inputs)``, computed batch-major in one loop with a hand-written
+        backward pass (:func:`rnnlab.models.elman_outputs`): what BPTT trains through."""
+        weights = (
+            self.recurrent_weights,
+            self.input_weights,
+            self.bias,
+            self.readout_weights,
+            self.readout_bias,
+        )
+        return jnp.transpose(elman_outputs(weights, jnp.transpose(inputs, (1, 2, 0))), (2, 0, 1))
 
 
 def _scan_tanh(weights, drive, state0):
