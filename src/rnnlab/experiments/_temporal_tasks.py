@@ -60,15 +60,16 @@ values, uses shorter task layouts and N = 32, labels after 2,000 silent steps in
 2 networks per cell (the spec's {50, 100, 200} at 4 networks does not fit 3 minutes on 2
 CPU cores; the sweeps' distances in quick mode are from undertrained networks).
 
-Cost of the default (paper) sizes on a CPU, measured on one core of the project's 2-core
-machine (docs/results.md): a task cell of 40 networks (20 per initialisation) costs about
-100 s per epoch at full width for the 200-step gates (AND: 2,600 s of CPU for all 20
-epochs, early-stopped members leaving the stack; NOT 3,500 s); the 1,010-step flip-flop
-with 25,000 trials does 8.4 times the steps per epoch (~14 min; its first epoch had not
-ended after 9 minutes while sharing the cores), hours in all; the sweeps
-dominate (24 delays and 22 sizes up to N = 500, 20 networks per cell: tens of core-hours,
+Cost of the default (paper) sizes on a CPU, on one core of the project's 2-core machines
+(docs/results.md): since Elman networks train through the batch-major
+:func:`rnnlab.models.elman_outputs` (2.5-3x faster per update than before), a flip-flop arm
+of 20 networks (1,010 steps, 25,000 trials) costs about 110 s per epoch on an idle core,
+at most 20 epochs; the 200-step gates (15,000 trials) cost about an eighth of that.
+Before it, an AND
+cell of 40 networks took 2,600 s of CPU and the flip-flop ~14 min per epoch. The sweeps
+dominate (24 delays and 22 sizes up to N = 500, 20 networks per cell: many core-hours,
 mostly in the N >= 300 cells). On one CPU core a vmapped stack of networks costs about as
-much as the networks one after another (BENCHMARKS.md, BPTT). Run tasks as separate
+much per network as one network alone (BENCHMARKS.md, BPTT). Run tasks as separate
 processes (``--set tasks=...``), split a cell by arm (``--set inits=normal``: the same
 initial networks as the default run's normal arm) and sweep subsets (``--set
 delays=...`` / ``--set sizes=...``).
@@ -91,7 +92,7 @@ from ..analysis import (
     spectrum_summary,
     trained_fixed_points,
 )
-from ..learning import BPTTOptions, evaluate_members, train_bptt
+from ..learning import BPTTOptions, batch_outputs, evaluate_members, train_bptt
 from ..models import ElmanRNN, EulerRateRNN, make_initialiser, stack_models, unstack_model
 from ..tasks import TASKS, NotTask, all_conditions, jarne_laje_2023, make_task
 from ._base import Experiment, ExperimentConfig, Results, derived_key
@@ -520,7 +521,7 @@ def _network(config, task, hidden_size, key, init):
 @eqx.filter_jit
 def _outputs(model, inputs):
     """Outputs of one network on a batch (trial, time, input) of input sequences."""
-    return jax.vmap(model)(inputs)
+    return batch_outputs(model, inputs)
 
 
 def _tolerated(fractions, accuracy, level: float = 0.9) -> float | None:

@@ -1,7 +1,8 @@
-"""Learning rules that are not gradient descent: streaming least-squares readouts."""
+"""Learning: BPTT with optax (many networks at once) and streaming least-squares readouts."""
 
 from ._bptt import BPTTOptions as BPTTOptions
 from ._bptt import TrainingResult as TrainingResult
+from ._bptt import batch_outputs as batch_outputs
 from ._bptt import evaluate_members as evaluate_members
 from ._bptt import make_optimiser as make_optimiser
 from ._bptt import masked_mse as masked_mse

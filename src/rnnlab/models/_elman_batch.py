@@ -8,18 +8,19 @@ for a batch of $B$ trials at once. Written per trial and ``vmap``-ed, the same
 computation costs XLA:CPU several times more per step (the batch axis ends up beside
 the hidden axis inside the loop, and reverse-mode autodiff of a ``lax.scan`` keeps
 whole (T, B, N) arrays for every intermediate). Here the loop runs over time with the
-batch as the rows of each matrix product, everything a step needs (input drive,
-read-out) is computed inside it, and reverse mode is the textbook backward pass
-(Werbos 1990), one step at a time:
+states of the batch as the columns of one (N, B) matrix (so every product has the
+operand layout of XLA's fast CPU matrix kernels: no transposed left operand), the input
+drive and the read-out are computed inside the step, and reverse mode is the textbook
+backward pass (Werbos 1990), one step at a time:
 
 $$e_t = (1 - h_t^2) \odot \big(V^\top \bar z_t + W^\top e_{t+1}\big), \qquad
 \bar W = \sum_t e_t h_{t-1}^\top, \quad \bar U = \sum_t e_t x_t^\top, \quad
 \bar b = \sum_t e_t, \quad \bar V = \sum_t \bar z_t h_t^\top, \quad \bar c = \sum_t \bar z_t,$$
 
 with $\bar z_t = \partial L / \partial z_t$ (summed over the batch). The forward loop
-stores $h_{t-1}$ for each step and the backward loop carries $h_t$ back down, so no
-array is shifted or copied. The numbers equal autodiff of the per-trial scan to
-rounding (tested).
+stores $[h_{t-1}; x_t]$ for each step, so $\bar W$ and $\bar U$ are one product per step
+and the backward loop carries $h_t$ back down (no array is shifted or copied). The
+numbers equal autodiff of the per-trial scan to rounding (tested).
 
 Reference: Werbos, Proc. IEEE 78, 1550 (1990), DOI 10.1109/5.58337.
 """
