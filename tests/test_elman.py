@@ -224,6 +224,11 @@ def test_batch_outputs_and_their_gradient(key, use_bias):
         np.testing.assert_allclose(
             np.asarray(getattr(ours, name)), expected, rtol=1e-10, atol=1e-13, err_msg=name
         )
+    # and with respect to the inputs (float32, as given)
+    ours_x = jax.grad(lambda x: jnp.sum(weights * jnp.sin(net.batch_outputs(x))))(inputs)
+    theirs_x = jax.grad(lambda x: jnp.sum(weights * jnp.sin(_plain_outputs(net, x))))(inputs)
+    assert ours_x.dtype == jnp.float32 and np.abs(np.asarray(theirs_x)).max() > 1e-3
+    np.testing.assert_allclose(np.asarray(ours_x), np.asarray(theirs_x), rtol=1e-5, atol=1e-7)
 
 
 def test_batch_outputs_gradient_under_member_vmap(key):

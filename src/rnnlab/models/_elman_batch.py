@@ -62,23 +62,24 @@ def elman_outputs(
 
     ``weights`` = ``(W, U, b, V, c)`` with ``b`` ``None`` for no recurrent bias;
     ``inputs`` (T, I, B) are cast to the weights' dtype step by step. Differentiable in
-    reverse mode (``grad``, ``vjp``) with respect to ``weights``; the inputs get no
-    gradient. ``vmap`` over a leading member axis of the weights works as usual.
+    reverse mode (``grad``, ``vjp``) with respect to ``weights`` and ``inputs``, not in
+    forward mode (``jvp``). ``vmap`` over a leading member axis of the weights works as
+    usual.
     """
     return _forward(weights, inputs)[2]
 
 
 def _elman_outputs_fwd(weights, inputs):
     joints, last, outputs = _forward(weights, inputs)
-    return outputs, (weights, joints, last)
+    return outputs, (weights, inputs, joints, last)
 
 
 def _elman_outputs_bwd(residuals, output_cotangent):
-    weights, joints, last = residuals
+    weights, inputs, joints, last = residuals
     recurrent, input_weights, bias, readout, readout_bias = weights
     size = recurrent.shape[0]
     output_cotangent = output_cotangent.astype(recurrent.dtype)
-    recurrent_t, readout_t = recurrent.T, readout.T
+    recurrent_t, input_t, readout_t = recurrent.T, input_weights.T, readout.T
 
     def step(carry, xs):
         state, back, d_kernel, d_bias, d_readout = carry
@@ -91,12 +92,12 @@ def _elman_outputs_bwd(residuals, output_cotangent):
             d_bias + error.sum(1),
             d_readout + z_bar @ state.T,
         )
-        return carry, None
+        return carry, input_t @ error  # the input's cotangent (dropped by XLA if unused)
 
     zeros = jnp.zeros_like
     d_kernel = jnp.zeros((size, joints.shape[1]), last.dtype)
     start = (last, zeros(last), d_kernel, zeros(last[:, 0]), zeros(readout))
-    carry, _ = jax.lax.scan(step, start, (output_cotangent, joints), reverse=True)
+    carry, d_inputs = jax.lax.scan(step, start, (output_cotangent, joints), reverse=True)
     _, _, d_kernel, d_bias, d_readout = carry
     d_weights = (
         d_kernel[:, :size],
@@ -105,7 +106,7 @@ def _elman_outputs_bwd(residuals, output_cotangent):
         d_readout,
         output_cotangent.sum((0, 2)),
     )
-    return d_weights, None
+    return d_weights, d_inputs.astype(inputs.dtype)
 
 
 elman_outputs.defvjp(_elman_outputs_fwd, _elman_outputs_bwd)
