@@ -119,8 +119,8 @@ def make_optimiser(options: BPTTOptions) -> optax.GradientTransformation:
 
 def batch_outputs(model, inputs: jax.Array) -> jax.Array:
     """Outputs of ``model`` for a batch of input sequences (batch, time, input): its
-    ``batch_outputs`` where it has one (the Elman network's fast path), else
-    ``jax.vmap(model)``."""
+    ``batch_outputs`` where it has one (the Elman network's fast path, reverse-mode
+    differentiable only), else ``jax.vmap(model)``."""
     if hasattr(model, "batch_outputs"):
         return model.batch_outputs(inputs)
     return jax.vmap(model)(inputs)

@@ -131,8 +131,14 @@ class ElmanRNN(AbstractDiscreteModel):
     def batch_outputs(
         self, inputs: Float[Array, "batch time input"]
     ) -> Float[Array, "batch time output"]:
-        """``jax.vmap(self)(inputs)``, computed batch-major in one loop with a hand-written
-        backward pass (:func:`rnnlab.models.elman_outputs`): what BPTT trains through."""
+        """The outputs ``jax.vmap(self)(inputs)``, computed batch-major in one loop with a
+        hand-written backward pass (:func:`rnnlab.models.elman_outputs`): what BPTT trains
+        through. Reverse mode only; for ``jvp`` / ``jacfwd`` use ``jax.vmap(self)``. A
+        subclass that overrides ``run`` or ``__call__`` gets ``jax.vmap(self)`` here, so its
+        own equations are the ones trained."""
+        cls = type(self)
+        if cls.run is not ElmanRNN.run or cls.__call__ is not ElmanRNN.__call__:
+            return jax.vmap(self)(inputs)
         weights = (
             self.recurrent_weights,
             self.input_weights,
