@@ -12,6 +12,7 @@ import rnnlab
 from rnnlab.analysis import FixedPointOptions, find_fixed_points, jacobian_eigenvalues
 from rnnlab.models import (
     ElmanRNN,
+    _elman_batch,
     glorot_uniform,
     identity,
     make_initialiser,
@@ -191,11 +192,14 @@ def _plain_outputs(net, inputs):
     return jax.vmap(one)(inputs)
 
 
-@pytest.mark.parametrize("use_bias", [False, True])
-def test_batch_outputs_and_their_gradient(key, use_bias):
+@pytest.mark.parametrize(("use_bias", "unroll"), [(False, None), (True, None), (True, 3)])
+def test_batch_outputs_and_their_gradient(key, use_bias, unroll, monkeypatch):
     """``batch_outputs`` (one batch-major loop with a hand-written backward pass) gives
     NumPy's outputs, and the gradient of a weighted loss equals autodiff of a plain scan
-    for every weight, with float32 inputs and float64 weights as in training."""
+    for every weight, with float32 inputs and float64 weights as in training; also with
+    3 time steps per loop iteration (the accelerators' unrolled loop; 40 steps leave a
+    remainder)."""
+    monkeypatch.setattr(_elman_batch, "UNROLL", unroll)
     k_net, k_in, k_bias, k_w, k_c = jr.split(key, 5)
     net = ElmanRNN(3, 16, 2, key=k_net, use_bias=use_bias, dtype=jnp.float64)
     net = eqx.tree_at(lambda n: n.readout_bias, net, jnp.array([0.2, -0.1]))

@@ -29,6 +29,18 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+#: Time steps per loop iteration (``lax.scan``'s ``unroll``); None: 1 on a CPU, where
+#: unrolling only lengthens compilation, and :data:`ACCELERATOR_UNROLL` elsewhere, where
+#: every loop iteration costs a round trip to the host and the step's kernels are tiny.
+UNROLL: int | None = None
+ACCELERATOR_UNROLL = 8
+
+
+def _unroll() -> int:
+    if UNROLL is not None:
+        return UNROLL
+    return 1 if jax.default_backend() == "cpu" else ACCELERATOR_UNROLL
+
 
 def _forward(weights, inputs):
     """(each step's $[h_{t-1}; x_t]$, last state, outputs), batch as the last axis.
@@ -48,7 +60,7 @@ def _forward(weights, inputs):
         return state, (joint, readout @ state + readout_bias[:, None])
 
     state0 = jnp.zeros((recurrent.shape[0], inputs.shape[2]), dtype)
-    last, (joints, outputs) = jax.lax.scan(step, state0, inputs)
+    last, (joints, outputs) = jax.lax.scan(step, state0, inputs, unroll=_unroll())
     return joints, last, outputs
 
 
@@ -97,7 +109,9 @@ def _elman_outputs_bwd(residuals, output_cotangent):
     zeros = jnp.zeros_like
     d_kernel = jnp.zeros((size, joints.shape[1]), last.dtype)
     start = (last, zeros(last), d_kernel, zeros(last[:, 0]), zeros(readout))
-    carry, d_inputs = jax.lax.scan(step, start, (output_cotangent, joints), reverse=True)
+    carry, d_inputs = jax.lax.scan(
+        step, start, (output_cotangent, joints), reverse=True, unroll=_unroll()
+    )
     _, _, d_kernel, d_bias, d_readout = carry
     d_weights = (
         d_kernel[:, :size],
