@@ -225,3 +225,51 @@ def test_cells_of_one_shape_share_a_compiled_epoch():
         for a, b in leaves:
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
         np.testing.assert_array_equal(result.losses, fresh.losses)
+
+
+def test_padded_networks_of_several_sizes_train_as_their_separate_runs():
+    """Networks of 5 and 8 units, padded with silent units to 9 and stacked with their
+    batch-order ids (``shuffle_ids``), end where each one's own run ends: the silent units'
+    gradients vanish exactly, so they stay silent; and a stack that lets the ids default
+    (the member index) trains the second network on other batches."""
+    from rnnlab.models import pad_units, trim_units, unstack_model
+
+    task = AndTask(tail=10)
+    options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=3, loss_threshold=None)
+    small = ElmanRNN(2, 5, 1, key=jr.key(1), dtype=jnp.float64)
+    large = ElmanRNN(2, 8, 1, key=jr.key(2), dtype=jnp.float64)
+    alone = [
+        unstack_model(
+            train_bptt(stack_models([net]), task, key=jr.key(3), options=options).models, 0
+        )
+        for net in (small, large)
+    ]
+    padded_small, padded_large = pad_units(small, 9), pad_units(large, 9)
+    stacked = train_bptt(
+        stack_models([padded_small, padded_large]),
+        task,
+        key=jr.key(3),
+        options=options,
+        shuffle_ids=[0, 0],
+    )
+    for index, (net, ref) in enumerate(zip((small, large), alone, strict=True)):
+        trained = unstack_model(stacked.models, index)
+        size = net.state_size
+        # the silent units stayed silent: every weight touching them is still exactly 0
+        assert np.all(np.asarray(trained.recurrent_weights)[size:, :] == 0)
+        assert np.all(np.asarray(trained.recurrent_weights)[:, size:] == 0)
+        assert np.all(np.asarray(trained.input_weights)[size:] == 0)
+        assert np.all(np.asarray(trained.readout_weights)[:, size:] == 0)
+        for ours, theirs in zip(
+            jax.tree.leaves(trim_units(trained, size)), jax.tree.leaves(ref), strict=True
+        ):
+            np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-9, atol=1e-12)
+    default_ids = train_bptt(
+        stack_models([padded_small, padded_large]), task, key=jr.key(3), options=options
+    )
+    other = trim_units(unstack_model(default_ids.models, 1), 8)
+    assert np.max(np.abs(np.asarray(other.recurrent_weights - alone[1].recurrent_weights))) > 1e-6
+    with pytest.raises(rnnlab.InvalidInputError, match="shuffle_ids must hold one integer"):
+        train_bptt(
+            stack_models([padded_small]), task, key=jr.key(3), options=options, shuffle_ids=[0, 1]
+        )

@@ -17,8 +17,10 @@ from rnnlab.models import (
     identity,
     make_initialiser,
     orthogonal,
+    pad_units,
     random_normal,
     stack_models,
+    trim_units,
     unstack_model,
 )
 
@@ -270,3 +272,36 @@ def test_batch_outputs_of_a_subclass_follow_its_own_equations(key):
     inputs = jr.normal(jr.fold_in(key, 1), (3, 20, 1), jnp.float64)
     expected = 2 * np.asarray(jax.vmap(lambda x: net.run(x)[1])(inputs))
     np.testing.assert_allclose(np.asarray(net.batch_outputs(inputs)), expected, rtol=1e-12)
+
+
+def test_padded_units_are_silent(key):
+    """``pad_units`` appends units that change no output (to rounding) and get exactly zero
+    gradient (with a recurrent bias too); ``trim_units`` undoes it; too small a size is one
+    line."""
+    net = ElmanRNN(3, 6, 2, key=key, use_bias=True, dtype=jnp.float64)
+    net = eqx.tree_at(lambda n: n.bias, net, 0.3 * jr.normal(jr.fold_in(key, 1), (6,)))
+    padded = pad_units(net, 10)
+    assert padded.recurrent_weights.shape == (10, 10) and padded.bias.shape == (10,)
+    inputs = jr.normal(jr.fold_in(key, 2), (4, 30, 3))
+    np.testing.assert_allclose(  # to rounding: the products sum over more (zero) terms
+        np.asarray(padded.batch_outputs(inputs)),
+        np.asarray(net.batch_outputs(inputs)),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+    grads = eqx.filter_grad(lambda m: jnp.sum(jnp.sin(m.batch_outputs(inputs))))(padded)
+    assert np.abs(np.asarray(grads.recurrent_weights[:6, :6])).max() > 1e-3
+    for leaf, pad in (
+        (grads.recurrent_weights, np.s_[6:, :]),
+        (grads.recurrent_weights, np.s_[:, 6:]),
+        (grads.input_weights, np.s_[6:]),
+        (grads.readout_weights, np.s_[:, 6:]),
+        (grads.bias, np.s_[6:]),
+    ):
+        assert np.all(np.asarray(leaf)[pad] == 0)
+    for a, b in zip(jax.tree.leaves(trim_units(padded, 6)), jax.tree.leaves(net), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    stacked = pad_units(stack_models([net, net]), 8)  # member axes are kept
+    assert stacked.recurrent_weights.shape == (2, 8, 8)
+    with pytest.raises(rnnlab.InvalidInputError, match="hidden_size=4 is below the model's 6"):
+        pad_units(net, 4)

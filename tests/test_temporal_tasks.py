@@ -25,6 +25,20 @@ TINY_TASKS = {
     "interval": {"stimulus_onset": 10, "response_delay": 20, "trial_length": 100},
 }
 
+# One small AND network and nothing else: the base of tests that look at one feature.
+SMALL_AND = {
+    "tasks": ["and"],
+    "hidden_size": 8,
+    "eval_trials": 8,
+    "pruning_fractions": [0.0, 0.3],
+    "task_fields": {"and": {"tail": 30}},
+    "label_steps": 50,
+    "label_window": 20,
+    "fixed_point_networks": 0,
+    "delays": [],
+    "sizes": [],
+}
+
 
 def run_recording_trained(config):
     """Run the experiment; also return the trained stack of every training cell, in order."""
@@ -182,6 +196,7 @@ def test_shape_summaries_give_the_published_numbers():
         ({"sweep_init": "zeros"}, "zeros"),
         ({"label_window": 10, "label_steps": 5}, "label_window=10"),
         ({"sizes": [0]}, "sizes entry 0"),
+        ({"model": "rate", "sweep_stacking": "stack"}, "sweep_stacking='stack' pads Elman"),
         ({"inits": ["orthogonal", "zeros"]}, "initialiser 'zeros' is unknown"),
         ({"inits": ["normal", "random_normal"]}, "inits lists 'normal' twice"),
         ({"inits": ["identity"]}, "pruning_init='orthogonal' is not among inits"),
@@ -292,21 +307,7 @@ def test_inits_choose_the_arms_and_keep_each_arms_networks():
     """``inits`` sets the arms: identity (IRNN) starts every network at W = I, so every
     initial eigenvalue is exactly 1 and the Henrici departure 0; a run of some arms builds
     the same initial networks as a run of others that share them (keys by name)."""
-    overrides = {
-        "tasks": ["and"],
-        "hidden_size": 8,
-        "members_per_init": 2,
-        "num_trials": 64,
-        "max_epochs": 1,
-        "eval_trials": 8,
-        "pruning_fractions": [0.0, 0.3],
-        "task_fields": {"and": {"tail": 30}},
-        "label_steps": 50,
-        "label_window": 20,
-        "fixed_point_networks": 0,
-        "delays": [],
-        "sizes": [],
-    }
+    overrides = {**SMALL_AND, "members_per_init": 2, "num_trials": 64, "max_epochs": 1}
     runs = {}
     for inits in (["identity", "normal"], ["orthogonal", "normal"]):
         config = EXPERIMENT.make_config(
@@ -324,6 +325,38 @@ def test_inits_choose_the_arms_and_keep_each_arms_networks():
         eigenvalues[2:], runs["orthogonal"].arrays["and.eigenvalues_before"][2:]
     )
     assert np.all(np.abs(runs["orthogonal"].arrays["and.eigenvalues_before"][:2]) > 0.999)
+
+
+def test_stacked_size_sweep_gives_the_separate_cells_numbers():
+    """sweep_stacking=stack trains the sizes 6 and 8 as one stack padded to 8 (20 units,
+    beyond 1.5x, alone): 2 trainings of the sweep instead of 3, and every cell's mean
+    distance and accuracy equal those of its own run (sweep_stacking=cells) to rounding."""
+    overrides = {
+        **SMALL_AND,
+        "members_per_init": 1,
+        "num_trials": 128,
+        "max_epochs": 3,
+        "sizes": [6, 8, 20],
+        "size_sweep_delay": 25.0,
+        "sweep_members": 2,
+        "sweep_learning_rate": 3e-3,
+        "sweep_task_fields": {"trial_length": 120},
+    }
+    runs = {}
+    for mode in ("cells", "stack"):
+        config = EXPERIMENT.make_config(
+            quick=True, overrides={**overrides, "sweep_stacking": mode}
+        )
+        runs[mode] = run_recording_trained(config)
+    (cells, cell_calls), (stacked, stack_calls) = runs["cells"], runs["stack"]
+    assert [c.recurrent_weights.shape for c in cell_calls[1:]] == [(2, n, n) for n in (6, 8, 20)]
+    assert [c.recurrent_weights.shape for c in stack_calls[1:]] == [(4, 8, 8), (2, 20, 20)]
+    for size in (6, 8, 20):
+        for kind in ("distance", "accuracy"):
+            name = f"size.{kind}.N={size}"
+            assert stacked.metrics[name] == pytest.approx(cells.metrics[name], rel=1e-5), name
+    assert cells.metrics["size.distance.N=6"] != pytest.approx(cells.metrics["size.distance.N=8"])
+    assert tt._size_groups([500, 50, 75, 76, 300, 450]) == [[50, 75], [76], [300, 450], [500]]
 
 
 def test_one_value_for_a_list_field_is_a_one_element_list():

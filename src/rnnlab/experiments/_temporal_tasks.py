@@ -72,7 +72,15 @@ mostly in the N >= 300 cells). On one CPU core a vmapped stack of networks costs
 much per network as one network alone (BENCHMARKS.md, BPTT). Run tasks as separate
 processes (``--set tasks=...``), split a cell by arm (``--set inits=normal``: the same
 initial networks as the default run's normal arm) and sweep subsets (``--set
-delays=...`` / ``--set sizes=...``).
+delays=...`` / ``--set sizes=...``); ``bench/sweep_cells.py`` runs the sweep cells as
+parallel invocations, one per core, and puts their numbers together.
+
+On a GPU every cell is bound by the latency of its time loop (an H200 took about as long
+per update for 20 networks as for one, BENCHMARKS.md), so ``sweep_stacking`` (default
+``auto``: on accelerators) trains the size-sweep cells within 1.5x of each other as one
+stack, padded with silent units (:func:`rnnlab.models.pad_units`) and with each cell's own
+batch orders: the size sweep becomes 5 trainings instead of 21, with the cells' own
+numbers up to rounding.
 """
 
 from pathlib import Path
@@ -93,7 +101,14 @@ from ..analysis import (
     trained_fixed_points,
 )
 from ..learning import BPTTOptions, batch_outputs, evaluate_members, train_bptt
-from ..models import ElmanRNN, EulerRateRNN, make_initialiser, stack_models, unstack_model
+from ..models import (
+    ElmanRNN,
+    EulerRateRNN,
+    make_initialiser,
+    pad_units,
+    stack_models,
+    unstack_model,
+)
 from ..tasks import TASKS, NotTask, all_conditions, jarne_laje_2023, make_task
 from ._base import Experiment, ExperimentConfig, Results, derived_key
 from ._figures import FigureSaver, pyplot
@@ -231,6 +246,13 @@ class TemporalTasksConfig(ExperimentConfig):
     sweep_learning_rate: float = pydantic.Field(
         3e-4, gt=0, description="Adam learning rate of the sweep cells (long delays need < 1e-3)"
     )
+    sweep_stacking: Literal["auto", "cells", "stack"] = pydantic.Field(
+        "auto",
+        description="size sweep: 'stack' trains sizes within 1.5x of each other as one stack, "
+        "padded with silent units to the largest (the cells' own networks, trials and batch "
+        "orders: their results up to rounding); 'cells' one training per cell; 'auto' "
+        "stacks on an accelerator only (model=elman), where a cell's loop is latency-bound",
+    )
     sweep_task_fields: dict[str, Any] = pydantic.Field(
         {}, description="delayed-pulse spec of both sweeps (default: the authors' paper copy)"
     )
@@ -290,6 +312,11 @@ class TemporalTasksConfig(ExperimentConfig):
         for size in self.sizes:
             if size <= 0:
                 raise ValueError(f"sizes entry {size} must be a positive number of units")
+        if self.sweep_stacking == "stack" and self.model != "elman":
+            raise ValueError(
+                f"sweep_stacking='stack' pads Elman networks only, not model={self.model!r}; "
+                "use sweep_stacking=cells (or auto)"
+            )
         if self.pruning_init != "all" and self.pruning_init not in self.inits:
             raise ValueError(
                 f"pruning_init={self.pruning_init!r} is not among inits={self.inits}; "
@@ -615,6 +642,76 @@ def _solutions(config, name, task, trained, key, arrays):
     return labels, np.array(stable), np.array(unstable)
 
 
+SIZE_STACK_SPREAD = 1.5
+"""Stacked size-sweep cells: sizes up to this factor above a group's smallest share one
+stack padded to the group's largest, so padding at most doubles (1.5^2) a product's work."""
+
+
+def _stacking(config) -> bool:
+    if config.sweep_stacking == "auto":
+        return config.model == "elman" and jax.default_backend() != "cpu"
+    return config.sweep_stacking == "stack"
+
+
+def _size_groups(sizes) -> list[list[int]]:
+    """``sizes`` sorted into groups whose largest is <= SIZE_STACK_SPREAD x smallest."""
+    groups: list[list[int]] = []
+    for size in sorted(set(sizes)):
+        if groups and size <= SIZE_STACK_SPREAD * groups[-1][0]:
+            groups[-1].append(size)
+        else:
+            groups.append([size])
+    return groups
+
+
+def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) -> dict:
+    """The size-sweep cells ``sizes`` at ``delay`` trained as one stack, each cell's
+    networks padded to the largest size with silent units (:func:`rnnlab.models.pad_units`).
+    Each cell keeps the networks, trials, batch orders (``shuffle_ids``) and evaluation
+    trials of its own run (:func:`_train_cell`), so its scores are that run's up to
+    rounding (tested). Returns ``{(delay, size): scores}``."""
+    task = _sweep_task(config, delay)
+    _, data_key, eval_key = jr.split(derived_key(key, round(1000 * delay)), 3)
+    members, largest = config.sweep_members, max(sizes)
+    stacks = []
+    for size in sizes:
+        cell = _members(
+            config,
+            task,
+            derived_key(key, round(1000 * delay), size),
+            inits=(config.sweep_init,),
+            members=members,
+            hidden_size=size,
+        )
+        stacks.append(pad_units(cell, largest))
+    arrays = [eqx.filter(stack, eqx.is_array) for stack in stacks]
+    models = eqx.combine(
+        jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *arrays),
+        eqx.partition(stacks[0], eqx.is_array)[1],
+    )
+    folder = f"interval-delay{delay:g}-N{'+'.join(map(str, sizes))}{_layout_suffix(config)}"
+    result = train_bptt(
+        models,
+        task,
+        key=data_key,
+        options=_options(config, "interval", config.sweep_learning_rate),
+        checkpoint_dir=None if checkpoints is None else Path(checkpoints) / folder,
+        shuffle_ids=np.tile(np.arange(members), len(sizes)),
+    )
+    scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
+    cells = {}
+    for index, size in enumerate(sizes):
+        part = slice(index * members, (index + 1) * members)
+        if all(status == "diverged" for status in result.status[part]):
+            raise DivergenceError(
+                f"every network of the interval-delay{delay:g}-N{size} cell diverged "
+                f"(non-finite training loss); lower sweep_learning_rate="
+                f"{config.sweep_learning_rate!r} or set clip_norm"
+            )
+        cells[delay, size] = {field: np.asarray(value)[part] for field, value in scores.items()}
+    return cells
+
+
 def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoints):
     """Delay or size sweep of the delayed-pulse task: one stack of networks per cell.
 
@@ -624,6 +721,12 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     the size sweep's delay) is trained once (``cells``)."""
     values = config.delays if kind == "delay" else config.sizes
     distances, accuracies = [], []
+    if kind == "size" and _stacking(config):
+        delay = config.size_sweep_delay
+        pending = [int(v) for v in values if (delay, int(v)) not in cells]
+        for group in _size_groups(pending):
+            if len(group) > 1:
+                cells.update(_train_size_stack(config, key, delay, group, checkpoints))
     for value in values:
         delay = float(value) if kind == "delay" else config.size_sweep_delay
         size = config.hidden_size if kind == "delay" else int(value)

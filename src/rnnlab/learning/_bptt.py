@@ -31,7 +31,7 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -174,12 +174,15 @@ under :data:`MIN_COMPACTED_STACK` are not compacted; 3: Elman networks train thr
 instead of resumed into a run that matches neither version."""
 
 
-def _fingerprint(models, task, options, key, trials: Trial) -> np.ndarray:
+def _fingerprint(models, task, options, key, trials: Trial, shuffle_ids=None) -> np.ndarray:
     """SHA-256 of everything that determines the run: the code version, ``options``,
-    ``task``, ``key``, the initial weights and the training ``trials`` themselves (so a
-    change in how trials are drawn also refuses an older checkpoint)."""
+    ``task``, ``key``, the initial weights, the members' batch-order ids where given and the
+    training ``trials`` themselves (so a change in how trials are drawn also refuses an
+    older checkpoint)."""
     digest = hashlib.sha256()
     digest.update(f"rnnlab-bptt-{FINGERPRINT_VERSION}".encode())
+    if shuffle_ids is not None:
+        digest.update(np.asarray(shuffle_ids, np.int64).tobytes())
     digest.update(repr(options).encode())
     digest.update(repr(task).encode())
     digest.update(np.asarray(jr.key_data(key)).tobytes())
@@ -232,7 +235,7 @@ def _epoch_program(static, options: BPTTOptions):
     return eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None)))
 
 
-def _make_epoch(static, options: BPTTOptions, num_members: int):
+def _make_epoch(static, options: BPTTOptions, num_members: int, shuffle_ids=None):
     # the epoch never reads the stopping rule: cells differing only there share a program
     options = dataclasses.replace(options, loss_threshold=None, max_epochs=1)
     try:
@@ -240,18 +243,21 @@ def _make_epoch(static, options: BPTTOptions, num_members: int):
     except TypeError:  # a model with an unhashable static field: compile for this call
         vmapped = _epoch_program.__wrapped__(static, options)
 
+    ids = np.arange(num_members) if shuffle_ids is None else shuffle_ids
+    ids = np.asarray(ids, np.int32)  # jr.fold_in takes 32 bits
+
     def epoch(params, opt_state, running, active, trials, epoch_key):
         """One epoch of the ``active`` members (indices into the stack, see
         :func:`_active_members`); the others are left as they are. Stopped members among
         the active ones are computed but masked, so early stopping saves time."""
         if active.size == num_members:
-            return vmapped(params, opt_state, running, jnp.arange(num_members), trials, epoch_key)
+            return vmapped(params, opt_state, running, jnp.asarray(ids), trials, epoch_key)
         take = lambda leaf: leaf[active]  # noqa: E731
         new_params, new_opt_state, loss = vmapped(
             jax.tree.map(take, params),
             jax.tree.map(take, opt_state),
             running[active],
-            jnp.asarray(active),
+            jnp.asarray(ids[active]),
             trials,
             epoch_key,
         )
@@ -322,6 +328,7 @@ def train_bptt(
     checkpoint_dir: str | os.PathLike | None = None,
     throw: bool = False,
     on_epoch_end: Callable[[int, np.ndarray], None] | None = None,
+    shuffle_ids: Sequence[int] | None = None,
 ) -> TrainingResult:
     """Train stacked ``models`` on ``task`` by BPTT; see the module docstring.
 
@@ -331,7 +338,10 @@ def train_bptt(
     ``checkpoint_dir``: where to write and resume ``bptt_checkpoint.eqx`` (``None``: no
     checkpoints). ``throw``: raise :class:`rnnlab.DivergenceError` if a member diverged
     (otherwise its status says so). ``on_epoch_end(epoch, losses)`` is called after each
-    epoch's checkpoint is written (``epoch`` counts from 1).
+    epoch's checkpoint is written (``epoch`` counts from 1). ``shuffle_ids``: each member's
+    batch-order id (default: its index in the stack); members with equal ids see the same
+    batches in the same order, so stacks trained side by side (e.g. the cells of a size
+    sweep, padded to one size) can reproduce their separate runs.
 
     Example:
         >>> from rnnlab.models import ElmanRNN, stack_models
@@ -352,6 +362,13 @@ def train_bptt(
         raise InvalidInputError(
             "every array of models needs the same leading member axis; use stack_models"
         )
+    if shuffle_ids is not None:
+        shuffle_ids = np.asarray(shuffle_ids)
+        if shuffle_ids.shape != (num_members,) or not np.issubdtype(shuffle_ids.dtype, np.integer):
+            raise InvalidInputError(
+                f"shuffle_ids must hold one integer per member ({num_members}), got shape "
+                f"{shuffle_ids.shape} of {shuffle_ids.dtype}"
+            )
     data_key, shuffle_key = jr.split(key)
     trials = sample_batch(data_key, task, options.num_trials)
     optimiser = make_optimiser(options)
@@ -364,7 +381,7 @@ def train_bptt(
         status=jnp.zeros((num_members,), jnp.int32),
         epochs_trained=jnp.zeros((num_members,), jnp.int32),
         losses=jnp.full((options.max_epochs, num_members), jnp.nan, leaves[0].dtype),
-        fingerprint=jnp.asarray(_fingerprint(models, task, options, key, trials)),
+        fingerprint=jnp.asarray(_fingerprint(models, task, options, key, trials, shuffle_ids)),
     )
     path = None
     resumed_from = 0
@@ -387,7 +404,7 @@ def train_bptt(
             state = loaded
             resumed_from = int(state.epoch)
 
-    epoch_fn = _make_epoch(static, options, num_members)
+    epoch_fn = _make_epoch(static, options, num_members, shuffle_ids)
     converged_code, max_code, diverged_code = 1, 2, 3
     while int(state.epoch) < options.max_epochs and np.any(np.asarray(state.status) == 0):
         epoch = int(state.epoch)

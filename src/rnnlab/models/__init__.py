@@ -3,8 +3,10 @@
 from ._base import AbstractContinuousModel as AbstractContinuousModel
 from ._base import AbstractDiscreteModel as AbstractDiscreteModel
 from ._elman import ElmanRNN as ElmanRNN
+from ._elman import pad_units as pad_units
 from ._elman import stack_models as stack_models
 from ._elman import tanh_recurrence as tanh_recurrence
+from ._elman import trim_units as trim_units
 from ._elman import unstack_model as unstack_model
 from ._elman_batch import elman_outputs as elman_outputs
 from ._euler_rate import EulerRateRNN as EulerRateRNN

@@ -216,3 +216,60 @@ def unstack_model(models: eqx.Module, index: int) -> eqx.Module:
     """Member ``index`` of a model stacked by :func:`stack_models`."""
     arrays, static = eqx.partition(models, eqx.is_array)
     return eqx.combine(jax.tree.map(lambda leaf: leaf[index], arrays), static)
+
+
+def pad_units(model: ElmanRNN, hidden_size: int) -> ElmanRNN:
+    r"""``model`` with silent units appended up to ``hidden_size`` (member axes allowed).
+
+    The new units have zero weights in, out and among themselves (and zero bias), so
+    their states stay $\tanh 0 = 0$, the outputs are the original network's, and every
+    gradient with respect to a new weight vanishes exactly: with $W = [[W_0, 0], [0, 0]]$,
+    the backward error of a silent unit is $(W^\top e + V^\top \bar z)_{\rm pad} = 0$, so
+    $\bar W = e\,h^\top$ is zero outside the original block, and Adam's step is zero where
+    its moments are. Networks of different sizes padded to one size can therefore be
+    stacked and trained together (a size sweep on an accelerator) and cut back with
+    :func:`trim_units`.
+    """
+    size = model.recurrent_weights.shape[-1]
+    extra = hidden_size - size
+    if extra < 0:
+        raise InvalidInputError(
+            f"hidden_size={hidden_size!r} is below the model's {size} units; "
+            f"pad to at least {size}"
+        )
+
+    def pad(leaf, axes):
+        widths = [(0, 0)] * leaf.ndim
+        for axis in axes:
+            widths[axis] = (0, extra)
+        return jnp.pad(leaf, widths)
+
+    padded = eqx.tree_at(
+        lambda m: (m.recurrent_weights, m.input_weights, m.readout_weights),
+        model,
+        (
+            pad(model.recurrent_weights, (-2, -1)),
+            pad(model.input_weights, (-2,)),
+            pad(model.readout_weights, (-1,)),
+        ),
+    )
+    if model.bias is not None:
+        padded = eqx.tree_at(lambda m: m.bias, padded, pad(model.bias, (-1,)))
+    return padded
+
+
+def trim_units(model: ElmanRNN, hidden_size: int) -> ElmanRNN:
+    """The first ``hidden_size`` units of ``model`` (undoes :func:`pad_units`)."""
+    n = hidden_size
+    trimmed = eqx.tree_at(
+        lambda m: (m.recurrent_weights, m.input_weights, m.readout_weights),
+        model,
+        (
+            model.recurrent_weights[..., :n, :n],
+            model.input_weights[..., :n, :],
+            model.readout_weights[..., :n],
+        ),
+    )
+    if model.bias is not None:
+        trimmed = eqx.tree_at(lambda m: m.bias, trimmed, model.bias[..., :n])
+    return trimmed
