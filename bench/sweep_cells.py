@@ -21,11 +21,13 @@ processes take turns on the device, and each cell's time loop is bound by kernel
 latency, so 14 concurrent full-size cells on an H200 finished none in 398 s
 (2026-12-04); use ``--workers 1`` there.
 
-Then ``--summarise FILE`` prints the sweeps' shape metrics (``delay_shape``,
+``--collect RUN_DIR ...`` adds the cells of finished runs (their ``metrics.json``) to
+``--out``. Then ``--summarise FILE`` prints the sweeps' shape metrics (``delay_shape``,
 ``size_shape``) over the cells in FILE beside the paper's.
 
 Usage:
   python bench/sweep_cells.py --workers 14 --cores 1-15 --deadline 420 --out cells.jsonl
+  python bench/sweep_cells.py --collect runs/delay-* --out cells.jsonl
   python bench/sweep_cells.py --summarise cells.jsonl
 """
 
@@ -124,6 +126,29 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
         thread.join()
 
 
+def collect(run_dirs, out: Path) -> int:
+    """Append one line per sweep cell found in the ``metrics.json`` of ``run_dirs`` (runs
+    made by hand or by another machine) to ``out``; returns how many."""
+    count = 0
+    with open(out, "a") as handle:
+        for run in run_dirs:
+            metrics = Path(run) / "metrics.json"
+            if not metrics.exists():
+                continue
+            values = json.loads(metrics.read_text())
+            for name, distance in values.items():
+                kind, _, rest = name.partition(".distance.")
+                if kind not in ("delay", "size") or not rest:
+                    continue
+                value = float(rest.partition("=")[2])
+                line = {"kind": kind, "value": value, "run": str(run), "rc": 0}
+                line["distance"] = distance
+                line["accuracy"] = values[f"{kind}.accuracy.{rest}"]
+                handle.write(json.dumps(line) + "\n")
+                count += 1
+    return count
+
+
 def summarise(path: Path) -> dict:
     """Shape metrics of the cells in ``path`` (one JSON line per cell), ours and the paper's."""
     from rnnlab.experiments._temporal_degradation import (
@@ -160,6 +185,9 @@ def summarise(path: Path) -> dict:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summarise", type=Path, help="print the shape metrics of a cells file")
+    parser.add_argument(
+        "--collect", nargs="+", type=Path, help="add the cells of these run directories to --out"
+    )
     parser.add_argument("--out", type=Path, default=Path("cells.jsonl"))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cores", default="0", help="cores for the workers, e.g. 1-15")
@@ -170,6 +198,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.summarise:
         print(json.dumps(summarise(args.summarise), indent=1))
+        return
+    if args.collect:
+        print(f"{collect(args.collect, args.out)} cells added to {args.out}")
         return
     kinds = args.kinds.split(",")
     cells = [("delay", float(d)) for d in DELAYS_ORDER if "delay" in kinds]
