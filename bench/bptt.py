@@ -244,7 +244,11 @@ def main(argv=None):
     )
     parser.add_argument("--seeds", type=int, default=20, help="members of the vmapped case")
     parser.add_argument(
-        "--out", type=Path, default=None, help=f"results file (default {RESULTS}; --quick: none)"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results file (default {RESULTS}, bptt_gpu.json beside it on an accelerator; "
+        "--quick: none)",
     )
     args = parser.parse_args(argv)
 
@@ -310,7 +314,9 @@ def main(argv=None):
     )
     record = {
         "date": date.today().isoformat(),
-        "command": "python bench/bptt.py" + (" --quick" if args.quick else ""),
+        "command": " ".join(
+            ["python bench/bptt.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
@@ -342,7 +348,8 @@ def main(argv=None):
         "ratio": ratio,
         "ratio_seeds": seeds_ratio,
     }
-    out = args.out or (None if args.quick else RESULTS)
+    default = RESULTS if backend == "cpu" else RESULTS.with_name("bptt_gpu.json")
+    out = args.out or (None if args.quick else default)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(record, indent=2) + "\n")

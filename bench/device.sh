@@ -24,7 +24,10 @@ if [ -d .whl ]; then
 else
     export PYTHONPATH=$PWD/src
 fi
-left() { echo $((budget - ($(date +%s) - start) - 15)); }
+left() { # seconds left for a step (at least 1: timeout refuses 0)
+    local n=$((budget - ($(date +%s) - start) - 15))
+    echo $((n > 0 ? n : 1))
+}
 nvidia-smi -L
 python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__)"
 for step in $steps; do
@@ -38,16 +41,16 @@ for step in $steps; do
         echo "size sweep: $(left) s"
         timeout "$(left)" python3 -m rnnlab.cli reproduce temporal-tasks --seed 0 \
             --set 'tasks=["and"]' --set members_per_init=1 --set inits=orthogonal \
-            --set fixed_point_networks=0 --set 'delays=[]' -v --out /tmp/sizes \
+            --set fixed_point_networks=0 --set 'delays=[]' -v --out "/tmp/sizes-$start" \
             > "$OUT/sizes.log" 2>&1
         echo "sizes rc=$?"
-        cp /tmp/sizes/metrics.json "$OUT/sizes_metrics.json" 2>/dev/null
+        cp "/tmp/sizes-$start/metrics.json" "$OUT/sizes_metrics.json" 2>/dev/null
         grep -E "size\.|epoch 20/|converged" "$OUT/sizes.log" | tail -20
         ;;
     cells)
         export XLA_PYTHON_CLIENT_PREALLOCATE=false
         echo "sweep cells: $(left) s"
-        python3 bench/sweep_cells.py --workers "${WORKERS:-1}" --cores 2-15 \
+        python3 bench/sweep_cells.py --workers "${WORKERS:-1}" --cores "1-$(($(nproc) - 1))" \
             --deadline "$(left)" --out "$OUT/cells.jsonl" > "$OUT/sweep.log" 2>&1
         echo "cells rc=$?"
         python3 bench/sweep_cells.py --summarise "$OUT/cells.jsonl" > "$OUT/summary.json" 2>&1

@@ -91,19 +91,15 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
             command = cell_command(kind, value, folder, extra)
             began = time.monotonic()
             remaining = max(1.0, deadline - (began - start))
-            with open(folder.with_suffix(".log"), "w") as log:
-                process = subprocess.Popen(
-                    command,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    preexec_fn=(lambda: os.sched_setaffinity(0, {core}))
-                    if hasattr(os, "sched_setaffinity")
-                    else None,
-                )
+            with open(folder.parent / f"{folder.name}.log", "w") as log:
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                if hasattr(os, "sched_setaffinity"):  # pinned from here: no preexec_fn
+                    os.sched_setaffinity(process.pid, {core})  # in threads (may deadlock)
                 try:
                     code = process.wait(timeout=remaining)
                 except subprocess.TimeoutExpired:
                     process.kill()
+                    process.wait()
                     code = "stopped at the deadline"
             seconds = time.monotonic() - began
             line = {"kind": kind, "value": value, "seconds": round(seconds, 1), "rc": code}
@@ -168,7 +164,8 @@ def summarise(path: Path) -> dict:
         ("size", size_shape, PAPER_SIZES, PAPER_SIZE_DISTANCE),
     ):
         rows = sorted((v, c) for (k, v), c in done.items() if k == kind)
-        if kind == "size" and ("delay", 150.0) in done:  # N = 50 at 150 ms: the delay cell
+        # N = 50 at 150 ms is the delay sweep's 150 ms cell (the experiment's defaults)
+        if kind == "size" and ("delay", 150.0) in done and ("size", 50.0) not in done:
             rows = sorted(rows + [(50.0, done["delay", 150.0])])
         values = [v for v, _ in rows]
         distances = [c["distance"] for _, c in rows]

@@ -105,15 +105,17 @@ def test_checkpoint_resume_is_exact(tmp_path):
         train_bptt(larger, task, key=jr.key(0), options=options, checkpoint_dir=tmp_path)
 
 
-def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch):
+@pytest.mark.parametrize("shuffle_ids", [None, [5, 0, 5, 1, 0, 2]])
+def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch, shuffle_ids):
     """Once half the members have stopped, an epoch computes only the running ones; every
-    member must end exactly where training with the whole (masked) stack leaves it."""
+    member must end exactly where training with the whole (masked) stack leaves it (also
+    with batch-order ids of its own, which the smaller stack must carry along)."""
     from rnnlab.learning import _bptt
 
     task = AndTask(tail=10)
     members = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(6)])
     free = BPTTOptions(num_trials=96, batch_size=32, max_epochs=6, loss_threshold=None)
-    losses = train_bptt(members, task, key=jr.key(3), options=free).losses
+    losses = train_bptt(members, task, key=jr.key(3), options=free, shuffle_ids=shuffle_ids).losses
     # a threshold that stops members at different epochs (some never)
     threshold = float(np.quantile(losses[1:4], 0.5))
     options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=6, loss_threshold=threshold)
@@ -124,9 +126,9 @@ def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch
         "_active_members",
         lambda running: widths.append(active(running).size) or active(running),
     )
-    compacted = train_bptt(members, task, key=jr.key(3), options=options)
+    compacted = train_bptt(members, task, key=jr.key(3), options=options, shuffle_ids=shuffle_ids)
     monkeypatch.setattr(_bptt, "_active_members", lambda running: np.arange(running.size))
-    masked = train_bptt(members, task, key=jr.key(3), options=options)
+    masked = train_bptt(members, task, key=jr.key(3), options=options, shuffle_ids=shuffle_ids)
     assert min(widths) < 6, widths  # the stack did shrink
     assert compacted.status == masked.status
     assert "converged" in masked.status and "max_epochs_reached" in masked.status

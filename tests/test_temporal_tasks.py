@@ -40,7 +40,7 @@ SMALL_AND = {
 }
 
 
-def run_recording_trained(config):
+def run_recording_trained(config, checkpoint_dir=None):
     """Run the experiment; also return the trained stack of every training cell, in order."""
     calls = []
     train = tt.train_bptt
@@ -52,7 +52,12 @@ def run_recording_trained(config):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tt, "train_bptt", recording)
-        results = EXPERIMENT.run(config, key=jr.key(config.seed), progress=SilentProgress())
+        results = EXPERIMENT.run(
+            config,
+            key=jr.key(config.seed),
+            progress=SilentProgress(),
+            checkpoint_dir=checkpoint_dir,
+        )
     return results, calls
 
 
@@ -327,10 +332,12 @@ def test_inits_choose_the_arms_and_keep_each_arms_networks():
     assert np.all(np.abs(runs["orthogonal"].arrays["and.eigenvalues_before"][:2]) > 0.999)
 
 
-def test_stacked_size_sweep_gives_the_separate_cells_numbers():
+def test_stacked_size_sweep_gives_the_separate_cells_numbers(tmp_path):
     """sweep_stacking=stack trains the sizes 6 and 8 as one stack padded to 8 (20 units,
     beyond 1.5x, alone): 2 trainings of the sweep instead of 3, and every cell's mean
-    distance and accuracy equal those of its own run (sweep_stacking=cells) to rounding."""
+    distance and accuracy equal those of its own run (sweep_stacking=cells) to rounding.
+    A cell whose own checkpoint folder exists (begun unstacked, e.g. on a CPU) is not
+    stacked again: it resumes alone."""
     overrides = {
         **SMALL_AND,
         "members_per_init": 1,
@@ -356,6 +363,13 @@ def test_stacked_size_sweep_gives_the_separate_cells_numbers():
             name = f"size.{kind}.N={size}"
             assert stacked.metrics[name] == pytest.approx(cells.metrics[name], rel=1e-5), name
     assert cells.metrics["size.distance.N=6"] != pytest.approx(cells.metrics["size.distance.N=8"])
+    (tmp_path / "interval-delay25-N6").mkdir()  # as a cell begun on its own leaves it
+    config = EXPERIMENT.make_config(quick=True, overrides={**overrides, "sweep_stacking": "stack"})
+    resumed, resumed_calls = run_recording_trained(config, checkpoint_dir=tmp_path)
+    assert [c.recurrent_weights.shape for c in resumed_calls[1:]] == [
+        (2, n, n) for n in (6, 8, 20)
+    ]
+    assert resumed.metrics["size.distance.N=6"] == cells.metrics["size.distance.N=6"]
     assert tt._size_groups([500, 50, 75, 76, 300, 450]) == [[50, 75], [76], [300, 450], [500]]
 
 

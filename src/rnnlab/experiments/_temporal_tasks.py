@@ -644,7 +644,8 @@ def _solutions(config, name, task, trained, key, arrays):
 
 SIZE_STACK_SPREAD = 1.5
 """Stacked size-sweep cells: sizes up to this factor above a group's smallest share one
-stack padded to the group's largest, so padding at most doubles (1.5^2) a product's work."""
+stack padded to the group's largest, so padding multiplies a product's work by at most
+1.5^2 = 2.25."""
 
 
 def _stacking(config) -> bool:
@@ -723,7 +724,14 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     distances, accuracies = [], []
     if kind == "size" and _stacking(config):
         delay = config.size_sweep_delay
-        pending = [int(v) for v in values if (delay, int(v)) not in cells]
+
+        def own_checkpoint(size):  # a cell begun on its own (e.g. on a CPU) resumes alone
+            folder = f"interval-delay{delay:g}-N{size}{_layout_suffix(config)}"
+            return checkpoints is not None and (Path(checkpoints) / folder).exists()
+
+        pending = [
+            int(v) for v in values if (delay, int(v)) not in cells and not own_checkpoint(int(v))
+        ]
         for group in _size_groups(pending):
             if len(group) > 1:
                 cells.update(_train_size_stack(config, key, delay, group, checkpoints))

@@ -364,10 +364,15 @@ def train_bptt(
         )
     if shuffle_ids is not None:
         shuffle_ids = np.asarray(shuffle_ids)
-        if shuffle_ids.shape != (num_members,) or not np.issubdtype(shuffle_ids.dtype, np.integer):
+        if (
+            shuffle_ids.shape != (num_members,)
+            or not np.issubdtype(shuffle_ids.dtype, np.integer)
+            or np.any(shuffle_ids < 0)
+            or np.any(shuffle_ids >= 2**31)
+        ):
             raise InvalidInputError(
-                f"shuffle_ids must hold one integer per member ({num_members}), got shape "
-                f"{shuffle_ids.shape} of {shuffle_ids.dtype}"
+                f"shuffle_ids must hold one integer in [0, 2**31) per member ({num_members}), "
+                f"got shape {shuffle_ids.shape} of {shuffle_ids.dtype}"
             )
     data_key, shuffle_key = jr.split(key)
     trials = sample_batch(data_key, task, options.num_trials)

@@ -32,6 +32,8 @@ from jaxtyping import Array, Float
 #: Time steps per loop iteration (``lax.scan``'s ``unroll``); None: 1 on a CPU, where
 #: unrolling only lengthens compilation, and :data:`ACCELERATOR_UNROLL` elsewhere, where
 #: every loop iteration costs a round trip to the host and the step's kernels are tiny.
+#: Read when a computation is traced: set it before the first training call, since
+#: compiled programs are cached. "CPU" means JAX's default backend.
 UNROLL: int | None = None
 ACCELERATOR_UNROLL = 8
 
