@@ -58,7 +58,10 @@ def test_a_cached_run_gives_the_numbers_of_a_fresh_one(tmp_path):
     ]
     assert all(line.endswith("0 diverged") for line in logs[1]), logs[1]
     # the first run wrote its compiled programs (sampler, epoch, evaluation, shuffles, ...;
-    # 9 here); the second found every one of them there
-    assert len(cached[0]) >= 5 and cached[1] == cached[0]
+    # 9 here); the second found every one of them there. It may add a program that compiled
+    # just under the cache's 0.2 s threshold the first time and just over it the second (a
+    # loaded machine: seen in a full test run beside two busy cores), so: a subset
+    assert len(cached[0]) >= 5 and set(cached[0]) <= set(cached[1])
+    assert len(cached[1]) <= len(cached[0]) + 2
     assert any(name.startswith("jit__evaluate") for name in cached[0])
     assert metrics[0] == metrics[1]
