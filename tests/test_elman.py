@@ -12,6 +12,7 @@ import rnnlab
 from rnnlab.analysis import FixedPointOptions, find_fixed_points, jacobian_eigenvalues
 from rnnlab.models import (
     ElmanRNN,
+    EulerRateRNN,
     _elman_batch,
     glorot_uniform,
     identity,
@@ -237,10 +238,22 @@ def test_batch_outputs_and_their_gradient(key, use_bias, unroll, monkeypatch):
     np.testing.assert_allclose(np.asarray(ours_x), np.asarray(theirs_x), rtol=1e-5, atol=1e-7)
 
 
-def test_batch_outputs_gradient_under_member_vmap(key):
-    """Members stacked and vmapped (as train_bptt does): each member's gradient equals
-    the one computed for that member alone by the plain scan."""
-    nets = [ElmanRNN(1, 8, 1, key=k, dtype=jnp.float64) for k in jr.split(key, 3)]
+@pytest.mark.parametrize("model", ["elman", "rate"])
+def test_batch_outputs_gradient_under_member_vmap(key, model):
+    """Members stacked and vmapped (as train_bptt does): each member's gradient through
+    ``batch_outputs`` equals the one computed for that member alone by a plain scan (the
+    Elman network's ``_plain_outputs``; the rate network's per-trial ``jax.vmap``), for
+    ElmanRNN and for EulerRateRNN (different tau per member, whose gradient is 0)."""
+    keys = jr.split(key, 3)
+    if model == "elman":
+        nets = [ElmanRNN(1, 8, 1, key=k, dtype=jnp.float64) for k in keys]
+        reference = _plain_outputs
+    else:
+        nets = [
+            EulerRateRNN.for_task(1, 8, 1, key=k, tau=tau, use_bias=True, dtype=jnp.float64)
+            for k, tau in zip(keys, (1.0, 2.5, 5.0), strict=True)
+        ]
+        reference = lambda net, x: jax.vmap(net)(x)  # noqa: E731
     inputs = jr.normal(jr.fold_in(key, 9), (4, 25, 1))
     targets = jr.normal(jr.fold_in(key, 10), (4, 25, 1))
 
@@ -251,13 +264,15 @@ def test_batch_outputs_gradient_under_member_vmap(key):
         stack_models(nets)
     )
     for index, net in enumerate(nets):
-        alone = eqx.filter_grad(lambda m: mse(m, _plain_outputs))(net)
+        alone = eqx.filter_grad(lambda m: mse(m, reference))(net)
         for ours, theirs in zip(
             jax.tree.leaves(unstack_model(stacked, index)), jax.tree.leaves(alone), strict=True
         ):
             np.testing.assert_allclose(
                 np.asarray(ours), np.asarray(theirs), rtol=1e-10, atol=1e-14
             )
+    if model == "rate":
+        np.testing.assert_array_equal(np.asarray(stacked.network.tau), 0.0)
 
 
 def test_batch_outputs_of_a_subclass_follow_its_own_equations(key):

@@ -1,6 +1,7 @@
 """EulerRateRNN: the continuous-time rate network on a task's grid (spec §2.4)."""
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -9,7 +10,15 @@ import pytest
 import rnnlab
 from rnnlab.analysis import find_fixed_points
 from rnnlab.learning import BPTTOptions, evaluate_members, train_bptt
-from rnnlab.models import ElmanRNN, EulerRateRNN, RateRNN, stack_models, step_map
+from rnnlab.models import (
+    ElmanRNN,
+    EulerRateRNN,
+    RateRNN,
+    _elman_batch,
+    euler_rate_outputs,
+    stack_models,
+    step_map,
+)
 from rnnlab.tasks import AndTask
 
 
@@ -90,3 +99,76 @@ def test_bad_input_is_one_line(key):
         EulerRateRNN(_rate(key, tau=0.5), dt=1.0)
     with pytest.raises(rnnlab.InvalidInputError, match="dt=0"):
         EulerRateRNN(_rate(key), dt=0)
+
+
+def _plain_rate_outputs(weights, alpha, inputs):
+    """Second implementation: the per-trial scan, (B, T, I) -> (B, T, O), autodiff'd."""
+    recurrent, input_weights, bias, readout, readout_bias = weights
+
+    def one(u_seq):
+        def body(h, u):
+            drive = recurrent @ jnp.tanh(h) + input_weights @ u.astype(recurrent.dtype)
+            h = (1 - alpha) * h + alpha * (drive if bias is None else drive + bias)
+            return h, readout @ jnp.tanh(h) + readout_bias
+
+        return jax.lax.scan(body, jnp.zeros(recurrent.shape[0], recurrent.dtype), u_seq)[1]
+
+    return jax.vmap(one)(inputs)
+
+
+@pytest.mark.parametrize(
+    ("use_bias", "alpha", "unroll"), [(False, 0.2, None), (True, 1.0, None), (True, 0.35, 3)]
+)
+def test_batch_outputs_and_their_gradient(key, use_bias, alpha, unroll, monkeypatch):
+    """``euler_rate_outputs`` (batch-major, hand-written backward pass) against autodiff
+    of a plain per-trial scan: outputs, and the gradient of a weighted loss for every
+    weight, alpha and the (float32) inputs; also with 3 steps per loop iteration (40
+    steps leave a remainder) and at alpha = 1 (the Elman recursion)."""
+    monkeypatch.setattr(_elman_batch, "UNROLL", unroll)
+    k = jr.split(key, 7)
+    weights = (
+        1.3 * jr.normal(k[0], (16, 16)) / 4.0,
+        jr.normal(k[1], (16, 3)),
+        0.3 * jr.normal(k[2], (16,)) if use_bias else None,
+        jr.normal(k[3], (2, 16)) / 4.0,
+        jnp.array([0.2, -0.1]),
+    )
+    alpha = jnp.asarray(alpha, jnp.float64)
+    inputs = jr.normal(k[4], (5, 40, 3), jnp.float32)
+    loss_weights = jr.normal(k[5], (5, 40, 2), jnp.float64)
+
+    def ours(w, a, x):
+        return jnp.transpose(euler_rate_outputs(w, a, jnp.transpose(x, (1, 2, 0))), (2, 0, 1))
+
+    np.testing.assert_allclose(
+        np.asarray(ours(weights, alpha, inputs)),
+        np.asarray(_plain_rate_outputs(weights, alpha, inputs)),
+        rtol=1e-12,
+        atol=1e-13,
+    )
+
+    def loss(forward):
+        return lambda w, a, x: jnp.sum(loss_weights * jnp.sin(forward(w, a, x)))
+
+    got = jax.grad(loss(ours), argnums=(0, 1, 2))(weights, alpha, inputs)
+    want = jax.grad(loss(_plain_rate_outputs), argnums=(0, 1, 2))(weights, alpha, inputs)
+    names = ["J", "B"] + ["b"] * use_bias + ["W", "c", "alpha"]
+    for name, g, w in zip(names, jax.tree.leaves(got[:2]), jax.tree.leaves(want[:2]), strict=True):
+        assert np.abs(np.asarray(w)).max() > 1e-3, name  # a gradient that is really there
+        np.testing.assert_allclose(
+            np.asarray(g), np.asarray(w), rtol=1e-10, atol=1e-13, err_msg=name
+        )
+    assert got[2].dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(got[2]), np.asarray(want[2]), rtol=1e-5, atol=1e-7)
+
+
+def test_batch_outputs_of_a_subclass_follow_its_own_step(key):
+    class Doubled(EulerRateRNN):
+        def step(self, state, inputs, *, key=None):
+            return 2 * super().step(state, inputs)
+
+    net = Doubled(_rate(key, tau=2.0), dt=1.0)
+    inputs = jr.normal(jr.fold_in(key, 1), (3, 20, 2))
+    np.testing.assert_allclose(
+        np.asarray(net.batch_outputs(inputs)), np.asarray(jax.vmap(net)(inputs)), rtol=1e-13
+    )

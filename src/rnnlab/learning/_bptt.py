@@ -119,8 +119,8 @@ def make_optimiser(options: BPTTOptions) -> optax.GradientTransformation:
 
 def batch_outputs(model, inputs: jax.Array) -> jax.Array:
     """Outputs of ``model`` for a batch of input sequences (batch, time, input): its
-    ``batch_outputs`` where it has one (the Elman network's fast path, reverse-mode
-    differentiable only), else ``jax.vmap(model)``."""
+    ``batch_outputs`` where it has one (the fast paths of the Elman and Euler-stepped rate
+    networks, reverse-mode differentiable only), else ``jax.vmap(model)``."""
     if hasattr(model, "batch_outputs"):
         return model.batch_outputs(inputs)
     return jax.vmap(model)(inputs)
@@ -167,10 +167,11 @@ class TrainingResult(NamedTuple):
         return np.array([s == "converged" for s in self.status])
 
 
-FINGERPRINT_VERSION = 3
+FINGERPRINT_VERSION = 4
 """Bumped when the same (models, task, options, key) would train differently (2: stacks
 under :data:`MIN_COMPACTED_STACK` are not compacted; 3: Elman networks train through
-:func:`rnnlab.models.elman_outputs`, equal to rounding), so an older checkpoint is refused
+:func:`rnnlab.models.elman_outputs`, equal to rounding; 4: Euler-stepped rate networks
+through :func:`rnnlab.models.euler_rate_outputs`, likewise), so an older checkpoint is refused
 instead of resumed into a run that matches neither version."""
 
 

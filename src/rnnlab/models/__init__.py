@@ -10,6 +10,7 @@ from ._elman import trim_units as trim_units
 from ._elman import unstack_model as unstack_model
 from ._elman_batch import elman_outputs as elman_outputs
 from ._euler_rate import EulerRateRNN as EulerRateRNN
+from ._euler_rate_batch import euler_rate_outputs as euler_rate_outputs
 from ._init import glorot_uniform as glorot_uniform
 from ._init import identity as identity
 from ._init import make_initialiser as make_initialiser

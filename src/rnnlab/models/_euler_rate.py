@@ -9,6 +9,7 @@ from jaxtyping import Array, Float
 from .._errors import InvalidInputError
 from .._types import Key, State
 from ._base import AbstractDiscreteModel
+from ._euler_rate_batch import euler_rate_outputs
 from ._init import glorot_uniform, make_initialiser, scale_by_gain
 from ._rate import RateRNN
 
@@ -159,3 +160,30 @@ class EulerRateRNN(AbstractDiscreteModel):
     def __call__(self, inputs: Float[Array, "time input"]) -> Float[Array, "time output"]:
         """Outputs for an input sequence, from $h = 0$."""
         return self.run(inputs)[1]
+
+    def batch_outputs(
+        self, inputs: Float[Array, "batch time input"]
+    ) -> Float[Array, "batch time output"]:
+        """The outputs ``jax.vmap(self)(inputs)``, computed batch-major in one loop with a
+        hand-written backward pass (:func:`rnnlab.models.euler_rate_outputs`): what BPTT
+        trains through. Reverse mode only; for ``jvp`` / ``jacfwd`` use ``jax.vmap(self)``.
+        A subclass that overrides ``step``, ``run`` or ``__call__`` gets ``jax.vmap(self)``
+        here, so its own equations are the ones trained."""
+        cls = type(self)
+        if any(getattr(cls, name) is not getattr(EulerRateRNN, name) for name in _OWN):
+            return jax.vmap(self)(inputs)
+        net = self.network
+        dtype = net.recurrent_weights.dtype
+        alpha = jnp.asarray(self.dt, dtype) / jax.lax.stop_gradient(net.tau.astype(dtype))
+        weights = (
+            net.recurrent_weights,
+            net.input_weights,
+            self.bias,
+            net.readout_weights,
+            self.readout_bias,
+        )
+        outputs = euler_rate_outputs(weights, alpha, jnp.transpose(inputs, (1, 2, 0)))
+        return jnp.transpose(outputs, (2, 0, 1))
+
+
+_OWN = ("step", "readout", "run", "__call__")  # the equations batch_outputs reproduces
