@@ -505,3 +505,53 @@ def test_task_layout_builds_the_authors_generators(tmp_path):
     np.testing.assert_array_equal(
         inputs[:, 30:50], np.repeat([[0, 0], [1, 0], [0, 1], [1, 1]], 20, 0).reshape(4, 20, 2)
     )
+
+
+def test_the_size_sweep_trains_at_its_own_learning_rate(tmp_path, monkeypatch):
+    """size_sweep_learning_rate (the default run's 1e-4; quick: None) trains the size cells
+    at their own Adam rate, in checkpoint folders named by it, and no longer shares the
+    cell (delay 25, N 8) with the delay sweep, which keeps sweep_learning_rate; with None
+    the size cell is the delay cell, trained once."""
+    assert EXPERIMENT.make_config().size_sweep_learning_rate == 1e-4
+    overrides = {
+        **SMALL_AND,
+        "members_per_init": 1,
+        "num_trials": 128,
+        "max_epochs": 2,
+        "delays": [25.0],
+        "sizes": [8],
+        "size_sweep_delay": 25.0,
+        "sweep_members": 1,
+        "sweep_learning_rate": 3e-3,
+        "sweep_task_fields": {"trial_length": 120},
+    }
+    rates = []
+    train = tt.train_bptt
+
+    def recording(models, task, **kwargs):
+        rates.append(kwargs["options"].learning_rate)
+        return train(models, task, **kwargs)
+
+    monkeypatch.setattr(tt, "train_bptt", recording)
+    runs = {}
+    for size_rate in (None, 1e-3):
+        config = EXPERIMENT.make_config(
+            quick=True, overrides={**overrides, "size_sweep_learning_rate": size_rate}
+        )
+        out = tmp_path / str(size_rate)
+        runs[size_rate] = EXPERIMENT.run(
+            config, key=jr.key(0), progress=SilentProgress(), checkpoint_dir=out
+        ).metrics
+        runs[size_rate, "folders"] = sorted(p.name for p in out.iterdir())
+    # AND at learning_rate, then the sweeps: shared (None), or one cell per rate
+    assert rates == [1e-3, 3e-3, 1e-3, 3e-3, 1e-3]
+    assert runs[None, "folders"] == ["interval-delay25-N8", "task-and"]
+    assert runs[1e-3, "folders"] == [
+        "interval-delay25-N8",
+        "interval-delay25-N8-lr0.001",
+        "task-and",
+    ]
+    shared, split = runs[None], runs[1e-3]
+    assert shared["size.distance.N=8"] == shared["delay.distance.delay=25.0"]
+    assert split["delay.distance.delay=25.0"] == shared["delay.distance.delay=25.0"]
+    assert split["size.distance.N=8"] != split["delay.distance.delay=25.0"]

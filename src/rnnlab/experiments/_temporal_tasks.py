@@ -46,6 +46,11 @@ while 8,192 trials solved every orthogonal AND, NOT and oscillation network (acc
 The delayed pulse at 150 ms (N = 50, 4 networks, 8,192 trials) is learned at learning
 rate 3e-4 (accuracy 0.995, distance 1.31) and not at 1e-3 or 3e-3 (accuracy 0.555: a
 flat output), so the sweeps train at ``sweep_learning_rate`` = 3e-4 (quick: 1e-3).
+Large networks need less: at 3e-4, size-sweep networks of N = 400 and 450 came near the
+stopping loss within 3-4 epochs and then jumped to a flat output (loss 0.03) that they
+never left, while at 1e-4 (the authors' rate) all four converged (distance 0.54 and 0.53,
+accuracy 1.0; 2 networks per cell, 2026-12-05), so the size sweep trains at
+``size_sweep_learning_rate`` = 1e-4 (quick: the sweep rate).
 At 3e-3 the loss of many networks jumped back up mid-training; in quick layouts (N = 32,
 24 epochs, 3 networks per initialisation) 1 of 6 flip-flop and 5 of 6 XOR networks were
 solved at 3e-3 with 512 trials per epoch, 5 of 6 and 6 of 6 at 1e-3 with 1024.
@@ -246,6 +251,13 @@ class TemporalTasksConfig(ExperimentConfig):
     sweep_learning_rate: float = pydantic.Field(
         3e-4, gt=0, description="Adam learning rate of the sweep cells (long delays need < 1e-3)"
     )
+    size_sweep_learning_rate: float | None = pydantic.Field(
+        1e-4,
+        gt=0,
+        description="Adam learning rate of the size sweep (None: sweep_learning_rate); at "
+        "3e-4 networks of N >= 400 came near the stopping loss, then jumped to a flat output "
+        "(loss 0.03) for good; at 1e-4 (the authors' rate) they converged (quick: None)",
+    )
     sweep_stacking: Literal["auto", "cells", "stack"] = pydantic.Field(
         "auto",
         description="size sweep: 'stack' trains sizes within 1.5x of each other as one stack, "
@@ -364,6 +376,7 @@ QUICK = {
     "size_sweep_delay": 100.0,
     "sweep_members": 2,
     "sweep_learning_rate": 1e-3,
+    "size_sweep_learning_rate": None,
     "learning_rate": 1e-3,
 }
 
@@ -648,6 +661,21 @@ stack padded to the group's largest, so padding multiplies a product's work by a
 1.5^2 = 2.25."""
 
 
+def _sweep_rate(config, kind: str) -> float:
+    """The learning rate of the delay (``kind`` = "delay") or size sweep's cells."""
+    if kind == "size" and config.size_sweep_learning_rate is not None:
+        return config.size_sweep_learning_rate
+    return config.sweep_learning_rate
+
+
+def _sweep_folder(config, delay: float, sizes, rate: float) -> str:
+    """Checkpoint folder of a sweep cell (or stack of cells): named by delay, size(s),
+    trial layout and, where it is not ``sweep_learning_rate``, the learning rate."""
+    rate_suffix = "" if rate == config.sweep_learning_rate else f"-lr{rate:g}"
+    sizes = "+".join(map(str, sizes))
+    return f"interval-delay{delay:g}-N{sizes}{_layout_suffix(config)}{rate_suffix}"
+
+
 def _stacking(config) -> bool:
     if config.sweep_stacking == "auto":
         return config.model == "elman" and jax.default_backend() != "cpu"
@@ -670,7 +698,7 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
     networks padded to the largest size with silent units (:func:`rnnlab.models.pad_units`).
     Each cell keeps the networks, trials, batch orders (``shuffle_ids``) and evaluation
     trials of its own run (:func:`_train_cell`), so its scores are that run's up to
-    rounding (tested). Returns ``{(delay, size): scores}``."""
+    rounding (tested). Returns ``{(delay, size, learning rate): scores}``."""
     task = _sweep_task(config, delay)
     _, data_key, eval_key = jr.split(derived_key(key, round(1000 * delay)), 3)
     members, largest = config.sweep_members, max(sizes)
@@ -690,12 +718,13 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
         jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *arrays),
         eqx.partition(stacks[0], eqx.is_array)[1],
     )
-    folder = f"interval-delay{delay:g}-N{'+'.join(map(str, sizes))}{_layout_suffix(config)}"
+    rate = _sweep_rate(config, "size")
+    folder = _sweep_folder(config, delay, sizes, rate)
     result = train_bptt(
         models,
         task,
         key=data_key,
-        options=_options(config, "interval", config.sweep_learning_rate),
+        options=_options(config, "interval", rate),
         checkpoint_dir=None if checkpoints is None else Path(checkpoints) / folder,
         shuffle_ids=np.tile(np.arange(members), len(sizes)),
     )
@@ -706,31 +735,37 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
         if all(status == "diverged" for status in result.status[part]):
             raise DivergenceError(
                 f"every network of the interval-delay{delay:g}-N{size} cell diverged "
-                f"(non-finite training loss); lower sweep_learning_rate="
-                f"{config.sweep_learning_rate!r} or set clip_norm"
+                f"(non-finite training loss); lower size_sweep_learning_rate={rate!r} "
+                "or set clip_norm"
             )
-        cells[delay, size] = {field: np.asarray(value)[part] for field, value in scores.items()}
+        cells[delay, size, rate] = {
+            field: np.asarray(value)[part] for field, value in scores.items()
+        }
     return cells
 
 
 def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoints):
     """Delay or size sweep of the delayed-pulse task: one stack of networks per cell.
 
-    A cell is named by its (delay, N): its trials derive from the delay alone (every size
-    at one delay sees the same trials, as the authors' fixed-seed generator gave) and its
-    initial weights from (delay, N), so a cell that both sweeps contain (e.g. N = 50 at
-    the size sweep's delay) is trained once (``cells``)."""
+    A cell is named by its (delay, N, learning rate): its trials derive from the delay
+    alone (every size at one delay sees the same trials, as the authors' fixed-seed
+    generator gave) and its initial weights from (delay, N), so a cell that both sweeps
+    contain (e.g. N = 50 at the size sweep's delay, where both sweeps train at one rate)
+    is trained once (``cells``)."""
     values = config.delays if kind == "delay" else config.sizes
+    rate = _sweep_rate(config, kind)
     distances, accuracies = [], []
     if kind == "size" and _stacking(config):
         delay = config.size_sweep_delay
 
         def own_checkpoint(size):  # a cell begun on its own (e.g. on a CPU) resumes alone
-            folder = f"interval-delay{delay:g}-N{size}{_layout_suffix(config)}"
+            folder = _sweep_folder(config, delay, [size], rate)
             return checkpoints is not None and (Path(checkpoints) / folder).exists()
 
         pending = [
-            int(v) for v in values if (delay, int(v)) not in cells and not own_checkpoint(int(v))
+            int(v)
+            for v in values
+            if (delay, int(v), rate) not in cells and not own_checkpoint(int(v))
         ]
         for group in _size_groups(pending):
             if len(group) > 1:
@@ -738,22 +773,22 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     for value in values:
         delay = float(value) if kind == "delay" else config.size_sweep_delay
         size = config.hidden_size if kind == "delay" else int(value)
-        if (delay, size) not in cells:
+        if (delay, size, rate) not in cells:
             task = _sweep_task(config, delay)
-            cells[delay, size] = _train_cell(
+            cells[delay, size, rate] = _train_cell(
                 config,
                 "interval",
                 task,
                 derived_key(key, round(1000 * delay)),
                 checkpoints,
-                f"interval-delay{delay:g}-N{size}{_layout_suffix(config)}",
+                _sweep_folder(config, delay, [size], rate),
                 init_key=derived_key(key, round(1000 * delay), size),
-                learning_rate=config.sweep_learning_rate,
+                learning_rate=rate,
                 inits=(config.sweep_init,),
                 members=config.sweep_members,
                 hidden_size=size,
             )[2]
-        scores = cells[delay, size]
+        scores = cells[delay, size, rate]
         distances.append(float(scores["distance"].mean()))
         accuracies.append(float(scores["accuracy"].mean()))
         suffix = f"delay={delay!r}" if kind == "delay" else f"N={size}"
