@@ -44,7 +44,7 @@ from pathlib import Path
 DELAYS_ORDER = [25, 100, 170, 60, 130, 45, 150, 80, 35, 110, 65, 140, 90, 30, 120, 50, 75]
 DELAYS_ORDER += [160, 40, 95, 55, 85, 70, 105]
 SIZES_ORDER = [500, 100, 250, 70, 400, 160, 55, 300, 125, 80, 200, 60, 450, 130, 90, 350, 65]
-SIZES_ORDER += [180, 75, 150, 170]  # N = 50 at 150 ms is the delay sweep's 150 ms cell
+SIZES_ORDER += [180, 75, 150, 170, 50]  # N = 50: the size sweep trains it at its own rate
 
 
 def cell_command(kind: str, value: float, out: Path, extra: list[str]) -> list[str]:
@@ -163,10 +163,9 @@ def summarise(path: Path) -> dict:
         ("delay", delay_shape, PAPER_DELAYS, PAPER_DELAY_DISTANCE),
         ("size", size_shape, PAPER_SIZES, PAPER_SIZE_DISTANCE),
     ):
+        # (the delay sweep's 150 ms cell is not the size sweep's N = 50 one: since
+        # 2026-12-05 the size sweep trains at size_sweep_learning_rate)
         rows = sorted((v, c) for (k, v), c in done.items() if k == kind)
-        # N = 50 at 150 ms is the delay sweep's 150 ms cell (the experiment's defaults)
-        if kind == "size" and ("delay", 150.0) in done and ("size", 50.0) not in done:
-            rows = sorted(rows + [(50.0, done["delay", 150.0])])
         values = [v for v, _ in rows]
         distances = [c["distance"] for _, c in rows]
         summary[kind] = {

@@ -396,6 +396,8 @@ def test_full_mode_goals():
     # graceful degradation with delay and size (spec §5.4 acceptance)
     assert metrics["delay.spearman_25_110"] > 0.8
     assert metrics["delay.ratio_plateau_to_25"] == pytest.approx(1.8, abs=0.3)
+    # measured on a CPU with 2 networks per plateau cell and 20 at N = 50 (docs/results.md,
+    # 2026-12-05): 0.49, just outside; not yet run with 20 networks per cell
     assert metrics["size.ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.1)
 
 
