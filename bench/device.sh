@@ -10,6 +10,8 @@
 #          GPU take turns: 14 concurrent workers finished no cell in 398 s on an H200,
 #          2026-12-04) -> $OUT/cells.jsonl, $OUT/summary.json.
 # Usage (repo root): OUT=dir bash bench/device.sh [seconds, 540] [steps, "bench sizes"]
+# SIZES_SET adds --set options to the size sweep, e.g. the size-scaled learning rate
+#   SIZES_SET="--set size_sweep_learning_rate=3e-4 --set size_sweep_rate_exponent=0.5"
 set -u
 start=$(date +%s)
 budget=${1:-540}
@@ -41,7 +43,7 @@ for step in $steps; do
         echo "size sweep: $(left) s"
         timeout "$(left)" python3 -m rnnlab.cli reproduce temporal-tasks --seed 0 \
             --set 'tasks=["and"]' --set members_per_init=1 --set inits=orthogonal \
-            --set fixed_point_networks=0 --set 'delays=[]' -v --out "/tmp/sizes-$start" \
+            --set fixed_point_networks=0 --set 'delays=[]' ${SIZES_SET:-} -v --out "/tmp/sizes-$start" \
             > "$OUT/sizes.log" 2>&1
         echo "sizes rc=$?"
         cp "/tmp/sizes-$start/metrics.json" "$OUT/sizes_metrics.json" 2>/dev/null

@@ -275,3 +275,61 @@ def test_padded_networks_of_several_sizes_train_as_their_separate_runs():
         train_bptt(
             stack_models([padded_small]), task, key=jr.key(3), options=options, shuffle_ids=[0, 1]
         )
+
+
+def test_rate_scales_train_each_member_as_its_own_rate_alone(tmp_path):
+    """A stack with ``rate_scales`` = (1, 0.25) ends where two separate runs at the rates
+    eta and eta/4 (optax's own learning rate) end; unit scales are the unscaled run, and a
+    checkpoint of a scaled run is refused by an unscaled one."""
+    from rnnlab.models import unstack_model
+
+    task = AndTask(tail=10)
+    nets = [ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(2)]
+    options = BPTTOptions(
+        learning_rate=4e-3, num_trials=96, batch_size=32, max_epochs=3, loss_threshold=None
+    )
+    scaled = train_bptt(
+        stack_models(nets),
+        task,
+        key=jr.key(3),
+        options=options,
+        rate_scales=[1.0, 0.25],
+        checkpoint_dir=tmp_path,
+    )
+    for index, rate in enumerate((4e-3, 1e-3)):
+        alone = train_bptt(
+            stack_models([nets[index]]),
+            task,
+            key=jr.key(3),
+            options=BPTTOptions(
+                learning_rate=rate,
+                num_trials=96,
+                batch_size=32,
+                max_epochs=3,
+                loss_threshold=None,
+            ),
+            shuffle_ids=[index],
+        )
+        leaves = zip(
+            jax.tree.leaves(unstack_model(scaled.models, index)),
+            jax.tree.leaves(unstack_model(alone.models, 0)),
+            strict=True,
+        )
+        for a, b in leaves:
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(scaled.losses[:, index], alone.losses[:, 0], rtol=1e-9)
+    plain = train_bptt(stack_models(nets), task, key=jr.key(3), options=options)
+    ones = train_bptt(stack_models(nets), task, key=jr.key(3), options=options, rate_scales=[1, 1])
+    np.testing.assert_array_equal(plain.losses, ones.losses)
+    assert not np.allclose(plain.losses[:, 1], scaled.losses[:, 1])
+    with pytest.raises(rnnlab.InvalidInputError, match="different run"):
+        train_bptt(
+            stack_models(nets), task, key=jr.key(3), options=options, checkpoint_dir=tmp_path
+        )
+
+
+@pytest.mark.parametrize("scales", [[1.0], [1.0, 0.0], [1.0, float("nan")]])
+def test_bad_rate_scales(scales):
+    task = AndTask(tail=10)
+    with pytest.raises(rnnlab.InvalidInputError, match="rate_scales"):
+        train_bptt(small_members(task, 2, hidden=4), task, key=jr.key(0), rate_scales=scales)

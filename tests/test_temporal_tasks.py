@@ -373,6 +373,56 @@ def test_stacked_size_sweep_gives_the_separate_cells_numbers(tmp_path):
     assert tt._size_groups([500, 50, 75, 76, 300, 450]) == [[50, 75], [76], [300, 450], [500]]
 
 
+def test_size_scaled_rates_train_each_cell_at_its_own_rate_stacked_or_not(tmp_path, monkeypatch):
+    """size_sweep_rate_exponent = 0.5 trains the cell of N units at eta (N0/N)^0.5 (N0 =
+    hidden_size = 8): N = 6 at 3e-3 sqrt(8/6), on its own or in a stack with N = 8 (one
+    Adam rate, per-member rate_scales); the stack's numbers are the cells' to rounding."""
+    overrides = {
+        **SMALL_AND,
+        "members_per_init": 1,
+        "num_trials": 128,
+        "max_epochs": 2,
+        "sizes": [6, 8],
+        "size_sweep_delay": 25.0,
+        "sweep_members": 2,
+        "sweep_learning_rate": 3e-3,
+        "size_sweep_rate_exponent": 0.5,
+        "sweep_task_fields": {"trial_length": 120},
+    }
+    calls = []
+    train = tt.train_bptt
+
+    def recording(models, task, **kwargs):
+        scales = kwargs.get("rate_scales")
+        calls.append((kwargs["options"].learning_rate, None if scales is None else list(scales)))
+        return train(models, task, **kwargs)
+
+    monkeypatch.setattr(tt, "train_bptt", recording)
+    runs, folders = {}, {}
+    for mode in ("cells", "stack"):
+        config = EXPERIMENT.make_config(
+            quick=True, overrides={**overrides, "sweep_stacking": mode}
+        )
+        out = tmp_path / mode
+        runs[mode] = EXPERIMENT.run(
+            config, key=jr.key(0), progress=SilentProgress(), checkpoint_dir=out
+        ).metrics
+        folders[mode] = sorted(p.name for p in out.iterdir())
+    rate6, ratio = 3e-3 * np.sqrt(8 / 6), np.sqrt(6 / 8)
+    cells, stack = calls[1:3], calls[4:]
+    assert [rate for rate, _ in cells] == pytest.approx([rate6, 3e-3], rel=1e-12)
+    assert len(stack) == 1 and stack[0][0] == pytest.approx(rate6, rel=1e-12)
+    np.testing.assert_allclose(stack[0][1], [1, 1, ratio, ratio], rtol=1e-12)
+    assert folders["cells"] == [
+        "interval-delay25-N6-lr0.003464",
+        "interval-delay25-N8",
+        "task-and",
+    ]
+    assert folders["stack"] == ["interval-delay25-N6+8-lr0.003464-0.003", "task-and"]
+    for name in ("size.distance.N=6", "size.accuracy.N=6", "size.distance.N=8"):
+        assert runs["stack"][name] == pytest.approx(runs["cells"][name], rel=1e-5), name
+
+
 def test_one_value_for_a_list_field_is_a_one_element_list():
     config = EXPERIMENT.make_config(overrides={"tasks": "xor", "delays": 25.0, "sizes": 50})
     assert (config.tasks, config.delays, config.sizes) == (["xor"], [25.0], [50])

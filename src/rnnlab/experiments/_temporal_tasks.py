@@ -51,6 +51,10 @@ stopping loss within 3-4 epochs and then jumped to a flat output (loss 0.03) tha
 never left, while at 1e-4 (the authors' rate) all four converged (distance 0.54 and 0.53,
 accuracy 1.0; 2 networks per cell, 2026-12-05), so the size sweep trains at
 ``size_sweep_learning_rate`` = 1e-4 (quick: the sweep rate).
+``size_sweep_rate_exponent`` = p scales that rate with size, eta (hidden_size / N)^p
+(e.g. 3e-4 at N = 50 and 1e-4 at N = 450 for eta = 3e-4, p = 0.5: Adam moves each weight
+by about the rate, while the weights scale as 1/sqrt(N)); stacked cells of several sizes
+then train at one Adam rate with per-network factors (``train_bptt``'s ``rate_scales``).
 At 3e-3 the loss of many networks jumped back up mid-training; in quick layouts (N = 32,
 24 epochs, 3 networks per initialisation) 1 of 6 flip-flop and 5 of 6 XOR networks were
 solved at 3e-3 with 512 trials per epoch, 5 of 6 and 6 of 6 at 1e-3 with 1024.
@@ -257,6 +261,14 @@ class TemporalTasksConfig(ExperimentConfig):
         description="Adam learning rate of the size sweep (None: sweep_learning_rate); at "
         "3e-4 networks of N >= 400 came near the stopping loss, then jumped to a flat output "
         "(loss 0.03) for good; at 1e-4 (the authors' rate) they converged (quick: None)",
+    )
+    size_sweep_rate_exponent: float = pydantic.Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="size-sweep cell of N units trains at size_sweep_learning_rate x "
+        "(hidden_size / N)^exponent; 0: one rate for all sizes, 0.5: Adam's step shrinks as "
+        "the weights' scale 1/sqrt(N)",
     )
     sweep_stacking: Literal["auto", "cells", "stack"] = pydantic.Field(
         "auto",
@@ -661,17 +673,32 @@ stack padded to the group's largest, so padding multiplies a product's work by a
 1.5^2 = 2.25."""
 
 
-def _sweep_rate(config, kind: str) -> float:
-    """The learning rate of the delay (``kind`` = "delay") or size sweep's cells."""
-    if kind == "size" and config.size_sweep_learning_rate is not None:
-        return config.size_sweep_learning_rate
-    return config.sweep_learning_rate
+def _sweep_rate(config, kind: str, size: int | None = None) -> float:
+    r"""The learning rate of the delay (``kind`` = "delay") or size sweep's cells; a size
+    cell of ``size`` units trains at $\eta_N = \eta (N_0 / N)^p$, $\eta$ =
+    ``size_sweep_learning_rate`` (None: ``sweep_learning_rate``), $N_0$ = ``hidden_size``,
+    $p$ = ``size_sweep_rate_exponent``."""
+    if kind == "delay":
+        return config.sweep_learning_rate
+    rate = config.size_sweep_learning_rate
+    rate = config.sweep_learning_rate if rate is None else rate
+    exponent = config.size_sweep_rate_exponent
+    if exponent == 0 or size is None or size == config.hidden_size:
+        return rate
+    return float(rate * (config.hidden_size / size) ** exponent)
 
 
-def _sweep_folder(config, delay: float, sizes, rate: float) -> str:
+def _sweep_folder(config, delay: float, sizes, rates) -> str:
     """Checkpoint folder of a sweep cell (or stack of cells): named by delay, size(s),
-    trial layout and, where it is not ``sweep_learning_rate``, the learning rate."""
-    rate_suffix = "" if rate == config.sweep_learning_rate else f"-lr{rate:g}"
+    trial layout and, where they are not ``sweep_learning_rate``, the learning rates (the
+    first and last of a stack whose sizes train at different rates)."""
+    rates = sorted(set(rates), reverse=True)
+    if rates == [config.sweep_learning_rate]:
+        rate_suffix = ""
+    else:
+        rate_suffix = "-lr" + "-".join(
+            f"{rate:.4g}" for rate in (rates[0], rates[-1])[: len(rates)]
+        )
     sizes = "+".join(map(str, sizes))
     return f"interval-delay{delay:g}-N{sizes}{_layout_suffix(config)}{rate_suffix}"
 
@@ -718,25 +745,26 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
         jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *arrays),
         eqx.partition(stacks[0], eqx.is_array)[1],
     )
-    rate = _sweep_rate(config, "size")
-    folder = _sweep_folder(config, delay, sizes, rate)
+    rates = [_sweep_rate(config, "size", size) for size in sizes]
+    folder = _sweep_folder(config, delay, sizes, rates)
     result = train_bptt(
         models,
         task,
         key=data_key,
-        options=_options(config, "interval", rate),
+        options=_options(config, "interval", rates[0]),
         checkpoint_dir=None if checkpoints is None else Path(checkpoints) / folder,
         shuffle_ids=np.tile(np.arange(members), len(sizes)),
+        rate_scales=np.repeat(np.array(rates) / rates[0], members),
     )
     scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
     cells = {}
-    for index, size in enumerate(sizes):
+    for index, (size, rate) in enumerate(zip(sizes, rates, strict=True)):
         part = slice(index * members, (index + 1) * members)
         if all(status == "diverged" for status in result.status[part]):
             raise DivergenceError(
                 f"every network of the interval-delay{delay:g}-N{size} cell diverged "
-                f"(non-finite training loss); lower size_sweep_learning_rate={rate!r} "
-                "or set clip_norm"
+                f"(non-finite training loss at learning rate {rate:g}); lower "
+                "size_sweep_learning_rate or set clip_norm"
             )
         cells[delay, size, rate] = {
             field: np.asarray(value)[part] for field, value in scores.items()
@@ -753,19 +781,19 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     contain (e.g. N = 50 at the size sweep's delay, where both sweeps train at one rate)
     is trained once (``cells``)."""
     values = config.delays if kind == "delay" else config.sizes
-    rate = _sweep_rate(config, kind)
     distances, accuracies = [], []
     if kind == "size" and _stacking(config):
         delay = config.size_sweep_delay
 
         def own_checkpoint(size):  # a cell begun on its own (e.g. on a CPU) resumes alone
-            folder = _sweep_folder(config, delay, [size], rate)
+            folder = _sweep_folder(config, delay, [size], [_sweep_rate(config, kind, size)])
             return checkpoints is not None and (Path(checkpoints) / folder).exists()
 
         pending = [
             int(v)
             for v in values
-            if (delay, int(v), rate) not in cells and not own_checkpoint(int(v))
+            if (delay, int(v), _sweep_rate(config, kind, int(v))) not in cells
+            and not own_checkpoint(int(v))
         ]
         for group in _size_groups(pending):
             if len(group) > 1:
@@ -773,6 +801,7 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     for value in values:
         delay = float(value) if kind == "delay" else config.size_sweep_delay
         size = config.hidden_size if kind == "delay" else int(value)
+        rate = _sweep_rate(config, kind, size)
         if (delay, size, rate) not in cells:
             task = _sweep_task(config, delay)
             cells[delay, size, rate] = _train_cell(
@@ -781,7 +810,7 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
                 task,
                 derived_key(key, round(1000 * delay)),
                 checkpoints,
-                _sweep_folder(config, delay, [size], rate),
+                _sweep_folder(config, delay, [size], [rate]),
                 init_key=derived_key(key, round(1000 * delay), size),
                 learning_rate=rate,
                 inits=(config.sweep_init,),

@@ -175,15 +175,19 @@ through :func:`rnnlab.models.euler_rate_outputs`, likewise), so an older checkpo
 instead of resumed into a run that matches neither version."""
 
 
-def _fingerprint(models, task, options, key, trials: Trial, shuffle_ids=None) -> np.ndarray:
+def _fingerprint(
+    models, task, options, key, trials: Trial, shuffle_ids=None, rate_scales=None
+) -> np.ndarray:
     """SHA-256 of everything that determines the run: the code version, ``options``,
-    ``task``, ``key``, the initial weights, the members' batch-order ids where given and the
-    training ``trials`` themselves (so a change in how trials are drawn also refuses an
-    older checkpoint)."""
+    ``task``, ``key``, the initial weights, the members' batch-order ids and learning-rate
+    scales where given and the training ``trials`` themselves (so a change in how trials
+    are drawn also refuses an older checkpoint)."""
     digest = hashlib.sha256()
     digest.update(f"rnnlab-bptt-{FINGERPRINT_VERSION}".encode())
     if shuffle_ids is not None:
         digest.update(np.asarray(shuffle_ids, np.int64).tobytes())
+    if rate_scales is not None:
+        digest.update(b"rate_scales" + np.asarray(rate_scales, np.float64).tobytes())
     digest.update(repr(options).encode())
     digest.update(repr(task).encode())
     digest.update(np.asarray(jr.key_data(key)).tobytes())
@@ -209,7 +213,7 @@ def _epoch_program(static, options: BPTTOptions):
     optimiser = make_optimiser(options)
     updates, batch_size = options.updates_per_epoch, options.batch_size
 
-    def member_epoch(params, opt_state, running, member, trials, epoch_key):
+    def member_epoch(params, opt_state, running, member, rate_scale, trials, epoch_key):
         order = jr.permutation(jr.fold_in(epoch_key, member), options.num_trials)
         batches = order[: updates * batch_size].reshape(updates, batch_size)
 
@@ -223,6 +227,8 @@ def _epoch_program(static, options: BPTTOptions):
             # optax's bias correction uses an int32 count, which strict promotion rejects.
             with jax.numpy_dtype_promotion("standard"):
                 step, new_opt_state = optimiser.update(grads, opt_state, params)
+                # Adam's update is proportional to the rate: scaling it is Adam at rate x s
+                step = jax.tree.map(lambda u: u * rate_scale.astype(u.dtype), step)
                 new_params = optax.apply_updates(params, step)
             keep = lambda new, old: jnp.where(running, new, old)  # noqa: E731
             params = jax.tree.map(keep, new_params, params)
@@ -233,10 +239,12 @@ def _epoch_program(static, options: BPTTOptions):
         (params, opt_state, total), _ = jax.lax.scan(body, (params, opt_state, zero), batches)
         return params, opt_state, total / updates
 
-    return eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, None, None)))
+    return eqx.filter_jit(jax.vmap(member_epoch, in_axes=(0, 0, 0, 0, 0, None, None)))
 
 
-def _make_epoch(static, options: BPTTOptions, num_members: int, shuffle_ids=None):
+def _make_epoch(
+    static, options: BPTTOptions, num_members: int, shuffle_ids=None, rate_scales=None
+):
     # the epoch never reads the stopping rule: cells differing only there share a program
     options = dataclasses.replace(options, loss_threshold=None, max_epochs=1)
     try:
@@ -246,19 +254,29 @@ def _make_epoch(static, options: BPTTOptions, num_members: int, shuffle_ids=None
 
     ids = np.arange(num_members) if shuffle_ids is None else shuffle_ids
     ids = np.asarray(ids, np.int32)  # jr.fold_in takes 32 bits
+    scales = np.ones(num_members) if rate_scales is None else np.asarray(rate_scales, float)
 
     def epoch(params, opt_state, running, active, trials, epoch_key):
         """One epoch of the ``active`` members (indices into the stack, see
         :func:`_active_members`); the others are left as they are. Stopped members among
         the active ones are computed but masked, so early stopping saves time."""
         if active.size == num_members:
-            return vmapped(params, opt_state, running, jnp.asarray(ids), trials, epoch_key)
+            return vmapped(
+                params,
+                opt_state,
+                running,
+                jnp.asarray(ids),
+                jnp.asarray(scales),
+                trials,
+                epoch_key,
+            )
         take = lambda leaf: leaf[active]  # noqa: E731
         new_params, new_opt_state, loss = vmapped(
             jax.tree.map(take, params),
             jax.tree.map(take, opt_state),
             running[active],
             jnp.asarray(ids[active]),
+            jnp.asarray(scales[active]),
             trials,
             epoch_key,
         )
@@ -330,6 +348,7 @@ def train_bptt(
     throw: bool = False,
     on_epoch_end: Callable[[int, np.ndarray], None] | None = None,
     shuffle_ids: Sequence[int] | None = None,
+    rate_scales: Sequence[float] | None = None,
 ) -> TrainingResult:
     """Train stacked ``models`` on ``task`` by BPTT; see the module docstring.
 
@@ -342,7 +361,11 @@ def train_bptt(
     epoch's checkpoint is written (``epoch`` counts from 1). ``shuffle_ids``: each member's
     batch-order id (default: its index in the stack); members with equal ids see the same
     batches in the same order, so stacks trained side by side (e.g. the cells of a size
-    sweep, padded to one size) can reproduce their separate runs.
+    sweep, padded to one size) can reproduce their separate runs. ``rate_scales``: each
+    member's factor on the learning rate (default: 1), so members of one stack can train at
+    different rates (e.g. a rate that shrinks with network size); Adam's update is
+    proportional to the rate, so member i trains as it would at
+    ``options.learning_rate * rate_scales[i]`` alone.
 
     Example:
         >>> from rnnlab.models import ElmanRNN, stack_models
@@ -375,6 +398,17 @@ def train_bptt(
                 f"shuffle_ids must hold one integer in [0, 2**31) per member ({num_members}), "
                 f"got shape {shuffle_ids.shape} of {shuffle_ids.dtype}"
             )
+    if rate_scales is not None:
+        rate_scales = np.asarray(rate_scales, dtype=float)
+        if rate_scales.shape != (num_members,) or not np.all(
+            np.isfinite(rate_scales) & (rate_scales > 0)
+        ):
+            raise InvalidInputError(
+                f"rate_scales must hold one finite factor > 0 per member ({num_members}), "
+                f"got {rate_scales.tolist() if rate_scales.size < 9 else rate_scales.shape}"
+            )
+        if np.all(rate_scales == 1.0):
+            rate_scales = None  # the same run as without scales
     data_key, shuffle_key = jr.split(key)
     trials = sample_batch(data_key, task, options.num_trials)
     optimiser = make_optimiser(options)
@@ -387,7 +421,9 @@ def train_bptt(
         status=jnp.zeros((num_members,), jnp.int32),
         epochs_trained=jnp.zeros((num_members,), jnp.int32),
         losses=jnp.full((options.max_epochs, num_members), jnp.nan, leaves[0].dtype),
-        fingerprint=jnp.asarray(_fingerprint(models, task, options, key, trials, shuffle_ids)),
+        fingerprint=jnp.asarray(
+            _fingerprint(models, task, options, key, trials, shuffle_ids, rate_scales)
+        ),
     )
     path = None
     resumed_from = 0
@@ -410,7 +446,7 @@ def train_bptt(
             state = loaded
             resumed_from = int(state.epoch)
 
-    epoch_fn = _make_epoch(static, options, num_members, shuffle_ids)
+    epoch_fn = _make_epoch(static, options, num_members, shuffle_ids, rate_scales)
     converged_code, max_code, diverged_code = 1, 2, 3
     while int(state.epoch) < options.max_epochs and np.any(np.asarray(state.status) == 0):
         epoch = int(state.epoch)
