@@ -333,3 +333,53 @@ def test_bad_rate_scales(scales):
     task = AndTask(tail=10)
     with pytest.raises(rnnlab.InvalidInputError, match="rate_scales"):
         train_bptt(small_members(task, 2, hidden=4), task, key=jr.key(0), rate_scales=scales)
+
+
+def test_restore_best_keeps_each_members_lowest_loss_epoch(tmp_path):
+    """restore_best: each member ends with the parameters after its epoch of lowest mean
+    training loss (kept_epochs), exactly those of a run stopped after that epoch; a
+    checkpointed run killed mid-way resumes to the same result."""
+    from rnnlab.models import unstack_model
+
+    task = AndTask(tail=10)
+    nets = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(3)])
+    fields = dict(learning_rate=0.1, num_trials=96, batch_size=32, loss_threshold=None)
+    best = train_bptt(
+        nets, task, key=jr.key(3), options=BPTTOptions(max_epochs=6, restore_best=True, **fields)
+    )
+    last = train_bptt(nets, task, key=jr.key(3), options=BPTTOptions(max_epochs=6, **fields))
+    np.testing.assert_array_equal(best.losses, last.losses)
+    np.testing.assert_array_equal(best.kept_epochs, np.argmin(best.losses, axis=0) + 1)
+    np.testing.assert_array_equal(last.kept_epochs, [6, 6, 6])
+    assert best.kept_epochs.min() < 6, best.losses  # some member's loss went back up
+    for index, epoch in enumerate(best.kept_epochs):
+        stopped = train_bptt(
+            nets, task, key=jr.key(3), options=BPTTOptions(max_epochs=int(epoch), **fields)
+        )
+        leaves = zip(
+            jax.tree.leaves(unstack_model(best.models, index)),
+            jax.tree.leaves(unstack_model(stopped.models, index)),
+            strict=True,
+        )
+        for a, b in leaves:
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+    def kill_after_two(epoch, losses):
+        if epoch == 2:
+            raise Killed
+
+    options = BPTTOptions(max_epochs=6, restore_best=True, **fields)
+    with pytest.raises(Killed):
+        train_bptt(
+            nets,
+            task,
+            key=jr.key(3),
+            options=options,
+            checkpoint_dir=tmp_path,
+            on_epoch_end=kill_after_two,
+        )
+    resumed = train_bptt(nets, task, key=jr.key(3), options=options, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from == 2
+    np.testing.assert_array_equal(resumed.kept_epochs, best.kept_epochs)
+    for a, b in zip(jax.tree.leaves(resumed.models), jax.tree.leaves(best.models), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -209,6 +209,11 @@ class TemporalTasksConfig(ExperimentConfig):
         "1e-4 with learning_rate 1e-4 and clip_norm None)",
     )
     clip_norm: float | None = pydantic.Field(1.0, description="clip by global norm; None: off")
+    restore_best: bool = pydantic.Field(
+        False,
+        description="each network ends with its parameters after its epoch of lowest training "
+        "loss, not its last (Keras' restore_best_weights); the authors keep the last",
+    )
     num_trials: int = pydantic.Field(
         15000, gt=0, description="training trials per epoch (the authors' 15,000)"
     )
@@ -535,6 +540,7 @@ def _options(config: TemporalTasksConfig, name: str, learning_rate=None) -> BPTT
         max_epochs=config.max_epochs,
         loss_threshold=LOSS_THRESHOLDS[name] * config.loss_threshold_scale,
         clip_norm=config.clip_norm,
+        restore_best=config.restore_best,
     )
 
 

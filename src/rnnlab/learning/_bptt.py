@@ -66,7 +66,10 @@ class BPTTOptions:
     ``batch_size``; ``num_trials`` drawn once from the data key (the last partial batch is
     dropped, so an epoch has ``num_trials // batch_size`` updates); ``max_epochs``;
     ``loss_threshold`` for early stopping (``None``: never); ``clip_norm`` for clipping
-    by global norm (``None``: no clipping).
+    by global norm (``None``: no clipping); ``restore_best``: each member ends with its
+    parameters after the epoch of its lowest mean training loss rather than after its last
+    epoch (Keras' ``EarlyStopping(restore_best_weights=True)`` on the training loss), so a
+    network whose loss jumps up late in training (e.g. to a flat output) is not kept there.
     """
 
     learning_rate: float = 1e-3
@@ -79,6 +82,7 @@ class BPTTOptions:
     max_epochs: int = 20
     loss_threshold: float | None = 1e-3
     clip_norm: float | None = None
+    restore_best: bool = False
 
     def __post_init__(self):
         if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
@@ -144,6 +148,7 @@ class TrainingState(NamedTuple):
     epochs_trained: jax.Array
     losses: jax.Array
     fingerprint: jax.Array
+    best_params: eqx.Module | None = None  # with restore_best: each member's best epoch's
 
 
 class TrainingResult(NamedTuple):
@@ -152,7 +157,9 @@ class TrainingResult(NamedTuple):
     ``models`` stacked trained members; ``status`` one of :data:`STATUSES` per member
     (never ``running``); ``losses`` (epochs run, members) mean training loss per epoch
     (NaN after a member stopped); ``epochs_trained`` per member; ``resumed_from`` the
-    epoch a checkpoint was loaded at (0 for a fresh run).
+    epoch a checkpoint was loaded at (0 for a fresh run); ``kept_epochs`` per member, the
+    epoch (from 1) whose parameters ``models`` holds (its best with
+    ``BPTTOptions.restore_best``, else its last; 0: the initial ones).
     """
 
     models: eqx.Module
@@ -160,6 +167,7 @@ class TrainingResult(NamedTuple):
     losses: np.ndarray
     epochs_trained: np.ndarray
     resumed_from: int
+    kept_epochs: np.ndarray | None = None
 
     @property
     def converged(self) -> np.ndarray:
@@ -338,6 +346,11 @@ def _keep_old(diverged, new, old):
     return jnp.where(diverged.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
 
 
+def _lowest(losses: jax.Array) -> jax.Array:
+    """Each member's lowest epoch loss so far (inf before its first finite one)."""
+    return jnp.min(jnp.where(jnp.isnan(losses), jnp.inf, losses), axis=0)
+
+
 def train_bptt(
     models: eqx.Module,
     task: AbstractTask,
@@ -424,6 +437,7 @@ def train_bptt(
         fingerprint=jnp.asarray(
             _fingerprint(models, task, options, key, trials, shuffle_ids, rate_scales)
         ),
+        best_params=params if options.restore_best else None,
     )
     path = None
     resumed_from = 0
@@ -465,6 +479,10 @@ def train_bptt(
             status = jnp.where(done, converged_code, status)
         if epoch + 1 == options.max_epochs:
             status = jnp.where(status == 0, max_code, status)
+        best_params = None
+        if options.restore_best:
+            improved = running & finite & (loss < _lowest(state.losses))
+            best_params = jax.tree.map(partial(_keep_old, ~improved), params, state.best_params)
         state = TrainingState(
             epoch=jnp.asarray(epoch + 1, jnp.int32),
             params=params,
@@ -475,6 +493,7 @@ def train_bptt(
             ),
             losses=state.losses.at[epoch].set(jnp.where(running, loss, jnp.nan)),
             fingerprint=state.fingerprint,
+            best_params=best_params,
         )
         if path is not None:
             _save(path, state)
@@ -490,12 +509,20 @@ def train_bptt(
             f"BPTT diverged (non-finite loss) for members {bad}; lower learning_rate="
             f"{options.learning_rate!r} or set clip_norm"
         )
+    losses = np.asarray(state.losses)[: int(state.epoch)]
+    if options.restore_best:
+        finite = np.where(np.isfinite(losses), losses, np.inf)
+        kept = np.where(np.isfinite(finite).any(0), finite.argmin(0) + 1, 0) if losses.size else 0
+        kept_params = state.best_params
+    else:
+        kept, kept_params = np.asarray(state.epochs_trained), state.params
     return TrainingResult(
-        models=eqx.combine(state.params, static),
+        models=eqx.combine(kept_params, static),
         status=status_names,
-        losses=np.asarray(state.losses)[: int(state.epoch)],
+        losses=losses,
         epochs_trained=np.asarray(state.epochs_trained),
         resumed_from=resumed_from,
+        kept_epochs=np.broadcast_to(np.asarray(kept), (num_members,)).copy(),
     )
 
 
