@@ -213,11 +213,14 @@ def _save(path: Path, state: TrainingState) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _epoch_program(static, options: BPTTOptions):
-    """The compiled epoch of a stack of members of structure ``static`` under ``options``.
+def _epoch_program(static, options: BPTTOptions, scaled: bool = False):
+    """The compiled epoch of a stack of members of structure ``static`` under ``options``;
+    ``scaled``: each member's update is multiplied by its rate scale (else the scale is
+    not read, so an unscaled run compiles exactly as it did before rate scales existed: a
+    multiplication by 1 can change XLA's fusion and hence the rounding).
 
-    Cached on (``static``, ``options``), both hashable, so cells of a sweep with the same
-    network and trial shapes share one compilation (about 2 s each on a CPU)."""
+    Cached on (``static``, ``options``, ``scaled``), all hashable, so cells of a sweep with
+    the same network and trial shapes share one compilation (about 2 s each on a CPU)."""
     optimiser = make_optimiser(options)
     updates, batch_size = options.updates_per_epoch, options.batch_size
 
@@ -235,8 +238,8 @@ def _epoch_program(static, options: BPTTOptions):
             # optax's bias correction uses an int32 count, which strict promotion rejects.
             with jax.numpy_dtype_promotion("standard"):
                 step, new_opt_state = optimiser.update(grads, opt_state, params)
-                # Adam's update is proportional to the rate: scaling it is Adam at rate x s
-                step = jax.tree.map(lambda u: u * rate_scale.astype(u.dtype), step)
+                if scaled:  # Adam's update is proportional to the rate: Adam at rate x s
+                    step = jax.tree.map(lambda u: u * rate_scale.astype(u.dtype), step)
                 new_params = optax.apply_updates(params, step)
             keep = lambda new, old: jnp.where(running, new, old)  # noqa: E731
             params = jax.tree.map(keep, new_params, params)
@@ -256,9 +259,9 @@ def _make_epoch(
     # the epoch never reads the stopping rule: cells differing only there share a program
     options = dataclasses.replace(options, loss_threshold=None, max_epochs=1)
     try:
-        vmapped = _epoch_program(static, options)
+        vmapped = _epoch_program(static, options, rate_scales is not None)
     except TypeError:  # a model with an unhashable static field: compile for this call
-        vmapped = _epoch_program.__wrapped__(static, options)
+        vmapped = _epoch_program.__wrapped__(static, options, rate_scales is not None)
 
     ids = np.arange(num_members) if shuffle_ids is None else shuffle_ids
     ids = np.asarray(ids, np.int32)  # jr.fold_in takes 32 bits
