@@ -44,7 +44,7 @@ from pathlib import Path
 DELAYS_ORDER = [25, 100, 170, 60, 130, 45, 150, 80, 35, 110, 65, 140, 90, 30, 120, 50, 75]
 DELAYS_ORDER += [160, 40, 95, 55, 85, 70, 105]
 SIZES_ORDER = [500, 100, 250, 70, 400, 160, 55, 300, 125, 80, 200, 60, 450, 130, 90, 350, 65]
-SIZES_ORDER += [180, 75, 150, 170, 50]  # N = 50: the size sweep trains it at its own rate
+SIZES_ORDER += [180, 75, 150, 170, 50]  # N = 50: its own cell where the size sweep's rate differs
 
 
 def cell_command(kind: str, value: float, out: Path, extra: list[str]) -> list[str]:
@@ -163,8 +163,8 @@ def summarise(path: Path) -> dict:
         ("delay", delay_shape, PAPER_DELAYS, PAPER_DELAY_DISTANCE),
         ("size", size_shape, PAPER_SIZES, PAPER_SIZE_DISTANCE),
     ):
-        # (the delay sweep's 150 ms cell is not the size sweep's N = 50 one: since
-        # 2026-12-05 the size sweep trains at size_sweep_learning_rate)
+        # (the size sweep's N = 50 cell is queued on its own; at the defaults it is the
+        # delay sweep's 150 ms cell, but not with another size_sweep_learning_rate)
         rows = sorted((v, c) for (k, v), c in done.items() if k == kind)
         values = [v for v, _ in rows]
         distances = [c["distance"] for _, c in rows]

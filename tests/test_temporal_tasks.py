@@ -214,15 +214,22 @@ def test_bad_sweep_config_is_one_line(overrides, fragment):
 
 
 def test_the_authors_optimiser_reaches_the_training_options():
-    """--set learning_rate=1e-4 --set learning_rate_decay=1e-4 --set clip_norm=null: Adam
-    at lr_k = 1e-4/(1 + 1e-4 k) without clipping, checked on the first two updates."""
+    """--set learning_rate=1e-4 --set learning_rate_decay=1e-4 --set clip_norm=null
+    --set restore_best=false: Adam at lr_k = 1e-4/(1 + 1e-4 k) without clipping, checked on
+    the first two updates, keeping the last epoch's networks."""
     from rnnlab.experiments._temporal_tasks import _options
     from rnnlab.learning import make_optimiser
 
     config = EXPERIMENT.make_config(
-        overrides={"learning_rate": 1e-4, "learning_rate_decay": 1e-4, "clip_norm": None}
+        overrides={
+            "learning_rate": 1e-4,
+            "learning_rate_decay": 1e-4,
+            "clip_norm": None,
+            "restore_best": False,
+        }
     )
     options = _options(config, "and")
+    assert not options.restore_best and _options(EXPERIMENT.make_config(), "and").restore_best
     assert (options.learning_rate, options.learning_rate_decay) == (1e-4, 1e-4)
     assert options.clip_norm is None and options.loss_threshold == pytest.approx(5e-4)
     # one Adam step from zero state moves a parameter by lr_k (|g|/(|g| + eps) ~ 1)
@@ -560,11 +567,16 @@ def test_task_layout_builds_the_authors_generators(tmp_path):
 
 
 def test_the_size_sweep_trains_at_its_own_learning_rate(tmp_path, monkeypatch):
-    """size_sweep_learning_rate (the default run's 1e-4; quick: None) trains the size cells
-    at their own Adam rate, in checkpoint folders named by it, and no longer shares the
-    cell (delay 25, N 8) with the delay sweep, which keeps sweep_learning_rate; with None
-    the size cell is the delay cell, trained once."""
-    assert EXPERIMENT.make_config().size_sweep_learning_rate == 1e-4
+    """size_sweep_learning_rate (default None: the sweep rate) trains the size cells at
+    their own Adam rate, in checkpoint folders named by it, and no longer shares the cell
+    (delay 25, N 8) with the delay sweep, which keeps sweep_learning_rate; with None the
+    size cell is the delay cell, trained once. The default run scales the size sweep's rate
+    as sqrt(50/N) from the sweep rate (quick: one rate)."""
+    full, quick = EXPERIMENT.make_config(), EXPERIMENT.make_config(quick=True)
+    assert full.size_sweep_learning_rate is None and full.size_sweep_rate_exponent == 0.5
+    assert tt._sweep_rate(full, "size", 50) == tt._sweep_rate(full, "delay") == 3e-4
+    assert tt._sweep_rate(full, "size", 450) == pytest.approx(1e-4, rel=1e-12)
+    assert tt._sweep_rate(quick, "size", 64) == tt._sweep_rate(quick, "delay")
     overrides = {
         **SMALL_AND,
         "members_per_init": 1,
