@@ -29,6 +29,10 @@ Usage:
   python bench/sweep_cells.py --workers 14 --cores 1-15 --deadline 420 --out cells.jsonl
   python bench/sweep_cells.py --collect runs/delay-* --out cells.jsonl
   python bench/sweep_cells.py --summarise cells.jsonl
+  python bench/sweep_cells.py --kinds delay --skip-done --out cells.jsonl   (the rest)
+
+Set ``SWEEP_CELLS_DIR`` to keep each cell's run folder (checkpoints, metrics, log) there
+instead of in a temporary folder.
 """
 
 import argparse
@@ -145,6 +149,11 @@ def collect(run_dirs, out: Path) -> int:
     return count
 
 
+def _cells(path: Path) -> list[dict]:
+    """The cells of a cells file, one JSON line each."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def summarise(path: Path) -> dict:
     """Shape metrics of the cells in ``path`` (one JSON line per cell), ours and the paper's."""
     from rnnlab.experiments._temporal_degradation import (
@@ -156,8 +165,7 @@ def summarise(path: Path) -> dict:
         size_shape,
     )
 
-    cells = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    done = {(c["kind"], float(c["value"])): c for c in cells if "distance" in c}
+    done = {(c["kind"], float(c["value"])): c for c in _cells(path) if "distance" in c}
     summary = {}
     for kind, shape, paper_x, paper_y in (
         ("delay", delay_shape, PAPER_DELAYS, PAPER_DELAY_DISTANCE),
@@ -191,6 +199,9 @@ def main(argv=None):
     parser.add_argument("--kinds", default="delay,size", help="delay, size or both")
     parser.add_argument("--cells", type=int, default=None, help="only the first N cells")
     parser.add_argument("--set", action="append", default=[], help="extra --set for each cell")
+    parser.add_argument(
+        "--skip-done", action="store_true", help="skip the cells --out already has a result for"
+    )
     args = parser.parse_args(argv)
     if args.summarise:
         print(json.dumps(summarise(args.summarise), indent=1))
@@ -202,6 +213,9 @@ def main(argv=None):
     cells = [("delay", float(d)) for d in DELAYS_ORDER if "delay" in kinds]
     cells += [("size", float(n)) for n in SIZES_ORDER if "size" in kinds]
     cells = cells[: args.cells]
+    if args.skip_done and args.out.exists():
+        done = {(c["kind"], float(c["value"])) for c in _cells(args.out) if "distance" in c}
+        cells = [cell for cell in cells if cell not in done]
     extra = [item for setting in args.set for item in ("--set", setting)]
     with tempfile.TemporaryDirectory() as scratch:
         run_cells(
