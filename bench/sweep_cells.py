@@ -33,6 +33,15 @@ Usage:
 
 Set ``SWEEP_CELLS_DIR`` to keep each cell's run folder (checkpoints, metrics, log) there
 instead of in a temporary folder.
+
+``--part-size K`` splits every cell into parts of K of its ``--networks`` (20) networks,
+each an invocation of its own (``--set sweep_members=K --set sweep_member_offset=F``):
+networks [F, F + K) of the cell, with the initial weights and batch orders they have in the
+whole cell (tested). The parts are queued part by part (every cell's first part, then every
+cell's second, ...), so a sweep too long for one sitting (the size sweep is about 33
+core-hours on a CPU) fills in evenly over several, with ``--skip-done`` skipping the parts
+already in ``--out``. ``--summarise`` puts a cell's parts together (each network weighs the
+same) and says how many networks each cell has so far.
 """
 
 import argparse
@@ -51,8 +60,11 @@ SIZES_ORDER = [500, 100, 250, 70, 400, 160, 55, 300, 125, 80, 200, 60, 450, 130,
 SIZES_ORDER += [180, 75, 150, 170, 50]  # N = 50: its own cell where the size sweep's rate differs
 
 
-def cell_command(kind: str, value: float, out: Path, extra: list[str]) -> list[str]:
-    """The CLI invocation that trains one sweep cell into ``out``."""
+def cell_command(
+    kind: str, value: float, out: Path, extra: list[str], networks: tuple[int, int] | None = None
+) -> list[str]:
+    """The CLI invocation that trains one sweep cell into ``out``; ``networks`` = (first,
+    count): only that part of the cell's networks."""
     delays, sizes = (f"[{value:g}]", "[]") if kind == "delay" else ("[]", f"[{int(value)}]")
     sets = {
         "tasks": '["and"]',
@@ -62,6 +74,8 @@ def cell_command(kind: str, value: float, out: Path, extra: list[str]) -> list[s
         "delays": delays,
         "sizes": sizes,
     }
+    if networks is not None:
+        sets["sweep_member_offset"], sets["sweep_members"] = map(str, networks)
     args = [sys.executable, "-m", "rnnlab.cli", "reproduce", "temporal-tasks", "--seed", "0"]
     for name, setting in sets.items():
         args += ["--set", f"{name}={setting}"]
@@ -77,7 +91,8 @@ def _cores(spec: str) -> list[int]:
 
 
 def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
-    """Run ``cells`` [(kind, value)] on ``workers`` threads; append one line per cell."""
+    """Run ``cells`` [(kind, value, networks)] on ``workers`` threads (``networks``: None
+    for the whole cell, or (first, count) for a part); append one line per cell."""
     start = time.monotonic()
     queue, lock, durations = list(cells), threading.Lock(), []
 
@@ -90,9 +105,10 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
                 slowest = max(durations, default=0.0)
                 if time.monotonic() - start + slowest > deadline:
                     return
-                kind, value = queue.pop(0)
-            folder = Path(scratch) / f"{kind}{value:g}"
-            command = cell_command(kind, value, folder, extra)
+                kind, value, networks = queue.pop(0)
+            part = "" if networks is None else f"-networks{networks[0]}-{sum(networks) - 1}"
+            folder = Path(scratch) / f"{kind}{value:g}{part}"
+            command = cell_command(kind, value, folder, extra, networks)
             began = time.monotonic()
             remaining = max(1.0, deadline - (began - start))
             with open(folder.parent / f"{folder.name}.log", "w") as log:
@@ -107,6 +123,8 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
                     code = "stopped at the deadline"
             seconds = time.monotonic() - began
             line = {"kind": kind, "value": value, "seconds": round(seconds, 1), "rc": code}
+            if networks is not None:
+                line["networks"] = [networks[0], sum(networks)]
             metrics = folder / "metrics.json"
             if code == 0 and metrics.exists():
                 values = json.loads(metrics.read_text())
@@ -142,6 +160,9 @@ def collect(run_dirs, out: Path) -> int:
                     continue
                 value = float(rest.partition("=")[2])
                 line = {"kind": kind, "value": value, "run": str(run), "rc": 0}
+                networks = _networks_of(Path(run))
+                if networks is not None:
+                    line["networks"] = networks
                 line["distance"] = distance
                 line["accuracy"] = values[f"{kind}.accuracy.{rest}"]
                 handle.write(json.dumps(line) + "\n")
@@ -149,9 +170,55 @@ def collect(run_dirs, out: Path) -> int:
     return count
 
 
+def _networks_of(run: Path) -> list[int] | None:
+    """[first, end) of the sweep networks a run trained (its ``config.json``), or None."""
+    config = run / "config.json"
+    if not config.exists():
+        return None
+    values = json.loads(config.read_text())
+    values = values.get("config", values)
+    if "sweep_members" not in values:
+        return None
+    first = int(values.get("sweep_member_offset", 0))
+    return [first, first + int(values["sweep_members"])]
+
+
 def _cells(path: Path) -> list[dict]:
     """The cells of a cells file, one JSON line each."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _part_key(cell: dict) -> tuple:
+    networks = cell.get("networks")
+    return (cell["kind"], float(cell["value"]), None if networks is None else networks[0])
+
+
+def merge_parts(cells: list[dict]) -> dict:
+    """{(kind, value): cell} with each cell's parts put together: distance and accuracy
+    are means over all their networks (``networks``: how many); a later line for the same
+    part replaces an earlier one. A line without ``networks`` is a whole cell."""
+    parts: dict = {}
+    for cell in cells:
+        if "distance" in cell:
+            parts[_part_key(cell)] = cell
+    merged: dict = {}
+    for (kind, value, _), cell in sorted(parts.items(), key=lambda item: str(item[0])):
+        first, end = cell.get("networks", [0, 1])
+        weight = end - first
+        total = merged.setdefault(
+            (kind, value), {"kind": kind, "value": value, "networks": 0, "sums": [0.0, 0.0]}
+        )
+        total["networks"] += weight
+        total["sums"][0] += weight * cell["distance"]
+        total["sums"][1] += weight * cell["accuracy"]
+        total["whole"] = "networks" not in cell
+    for total in merged.values():
+        distance, accuracy = total.pop("sums")
+        total["distance"] = distance / total["networks"]
+        total["accuracy"] = accuracy / total["networks"]
+        if total.pop("whole"):
+            total["networks"] = None  # a whole cell of the run's sweep_members
+    return merged
 
 
 def summarise(path: Path) -> dict:
@@ -165,7 +232,7 @@ def summarise(path: Path) -> dict:
         size_shape,
     )
 
-    done = {(c["kind"], float(c["value"])): c for c in _cells(path) if "distance" in c}
+    done = merge_parts(_cells(path))
     summary = {}
     for kind, shape, paper_x, paper_y in (
         ("delay", delay_shape, PAPER_DELAYS, PAPER_DELAY_DISTANCE),
@@ -180,6 +247,7 @@ def summarise(path: Path) -> dict:
             "values": values,
             "distance": distances,
             "accuracy": [c["accuracy"] for _, c in rows],
+            "networks": [c["networks"] for _, c in rows],
             "ours": shape(values, distances) if len(values) >= 2 else None,
             "paper": shape(paper_x, paper_y),
         }
@@ -202,6 +270,10 @@ def main(argv=None):
     parser.add_argument(
         "--skip-done", action="store_true", help="skip the cells --out already has a result for"
     )
+    parser.add_argument(
+        "--part-size", type=int, default=None, help="networks per part (default: whole cells)"
+    )
+    parser.add_argument("--networks", type=int, default=20, help="networks per cell, in parts")
     args = parser.parse_args(argv)
     if args.summarise:
         print(json.dumps(summarise(args.summarise), indent=1))
@@ -213,13 +285,24 @@ def main(argv=None):
     cells = [("delay", float(d)) for d in DELAYS_ORDER if "delay" in kinds]
     cells += [("size", float(n)) for n in SIZES_ORDER if "size" in kinds]
     cells = cells[: args.cells]
+    if args.part_size is None:
+        queue = [(kind, value, None) for kind, value in cells]
+    else:
+        if args.part_size < 1 or args.networks % args.part_size:
+            parser.error(f"--part-size {args.part_size} must divide --networks {args.networks}")
+        firsts = range(0, args.networks, args.part_size)
+        queue = [(k, v, (first, args.part_size)) for first in firsts for k, v in cells]
     if args.skip_done and args.out.exists():
-        done = {(c["kind"], float(c["value"])) for c in _cells(args.out) if "distance" in c}
-        cells = [cell for cell in cells if cell not in done]
+        done = {_part_key(c) for c in _cells(args.out) if "distance" in c}
+        queue = [
+            (kind, value, networks)
+            for kind, value, networks in queue
+            if (kind, value, None if networks is None else networks[0]) not in done
+        ]
     extra = [item for setting in args.set for item in ("--set", setting)]
     with tempfile.TemporaryDirectory() as scratch:
         run_cells(
-            cells,
+            queue,
             workers=args.workers,
             cores=_cores(args.cores),
             deadline=args.deadline,

@@ -380,6 +380,56 @@ def test_stacked_size_sweep_gives_the_separate_cells_numbers(tmp_path):
     assert tt._size_groups([500, 50, 75, 76, 300, 450]) == [[50, 75], [76], [300, 450], [500]]
 
 
+@pytest.mark.parametrize("mode", ["cells", "stack"])
+def test_a_sweep_cell_trained_in_parts_is_the_whole_cell(tmp_path, mode):
+    """sweep_member_offset: networks [1, 3) of each sweep cell, trained as a run of their
+    own, start from the weights and see the batches they have in the whole 3-network cell,
+    so they end with its trained weights and per-network scores (to rounding), on their own
+    cells or stacked, and checkpoint in a folder of their own."""
+    overrides = {
+        **SMALL_AND,
+        "members_per_init": 1,
+        "num_trials": 128,
+        "max_epochs": 2,
+        "delays": [25.0] if mode == "cells" else [],
+        "sizes": [6, 8],
+        "size_sweep_delay": 25.0,
+        "sweep_learning_rate": 3e-3,
+        "sweep_stacking": mode,
+        "sweep_task_fields": {"trial_length": 120},
+    }
+    whole, whole_calls = run_recording_trained(
+        EXPERIMENT.make_config(quick=True, overrides={**overrides, "sweep_members": 3}),
+        checkpoint_dir=tmp_path / "whole",
+    )
+    part, part_calls = run_recording_trained(
+        EXPERIMENT.make_config(
+            quick=True,
+            overrides={**overrides, "sweep_members": 2, "sweep_member_offset": 1},
+        ),
+        checkpoint_dir=tmp_path / "part",
+    )
+    for kind in ("size", "delay") if mode == "cells" else ("size",):
+        for field in ("distance", "accuracy"):
+            name = f"{kind}.network_{field}"
+            assert whole.arrays[name].shape[1] == 3 and part.arrays[name].shape[1] == 2
+            np.testing.assert_allclose(
+                part.arrays[name], whole.arrays[name][:, 1:], rtol=1e-5, err_msg=name
+            )
+    # the trained weights: per cell (3 networks vs 2), or one stack of both sizes
+    members = (3, 2) if mode == "cells" else (6, 4)
+    for whole_cell, part_cell in zip(whole_calls[1:], part_calls[1:], strict=True):
+        w, p = whole_cell.recurrent_weights, part_cell.recurrent_weights
+        assert (w.shape[0], p.shape[0]) == members
+        keep = [1, 2] if mode == "cells" else [1, 2, 4, 5]
+        np.testing.assert_allclose(p, w[np.array(keep)], rtol=1e-4, atol=1e-6)
+    folders = sorted(p.name for p in (tmp_path / "part").iterdir())
+    assert all(f.endswith("-networks1-2") for f in folders if f.startswith("interval"))
+    assert not np.allclose(
+        whole.arrays["size.network_distance"][:, 0], part.arrays["size.network_distance"][:, 0]
+    )
+
+
 def test_size_scaled_rates_train_each_cell_at_its_own_rate_stacked_or_not(tmp_path, monkeypatch):
     """size_sweep_rate_exponent = 0.5 trains the cell of N units at eta (N0/N)^0.5 (N0 =
     hidden_size = 8): N = 6 at 3e-3 sqrt(8/6), on its own or in a stack with N = 8 (one

@@ -86,7 +86,11 @@ much per network as one network alone (BENCHMARKS.md, BPTT). Run tasks as separa
 processes (``--set tasks=...``), split a cell by arm (``--set inits=normal``: the same
 initial networks as the default run's normal arm) and sweep subsets (``--set
 delays=...`` / ``--set sizes=...``); ``bench/sweep_cells.py`` runs the sweep cells as
-parallel invocations, one per core, and puts their numbers together.
+parallel invocations, one per core, and puts their numbers together. A cell too long for
+one sitting (20 networks at N = 450: about 6 h on one core) splits by network:
+``--set sweep_members=2 --set sweep_member_offset=F`` trains networks F and F + 1 of every
+sweep cell exactly as the whole cell would (same initial weights, batch orders and
+evaluation trials), and ``bench/sweep_cells.py --part-size 2`` queues and merges the parts.
 
 On a GPU every cell is bound by the latency of its time loop (an H200 took about as long
 per update for 20 networks as for one, BENCHMARKS.md), so ``sweep_stacking`` (default
@@ -261,6 +265,14 @@ class TemporalTasksConfig(ExperimentConfig):
     )
     size_sweep_delay: float = pydantic.Field(150.0, gt=0, description="delay of the size sweep")
     sweep_members: int = pydantic.Field(20, gt=0, description="networks per sweep cell")
+    sweep_member_offset: int = pydantic.Field(
+        0,
+        ge=0,
+        description="index of a sweep cell's first network: a run trains networks "
+        "[offset, offset + sweep_members) of each cell, with the initial weights and batch "
+        "orders they have in the whole cell, so a cell can be trained in parts (processes, "
+        "machines, sessions) and put together (bench/sweep_cells.py --part-size)",
+    )
     sweep_init: str = pydantic.Field("orthogonal", description="initialisation of sweep cells")
     sweep_learning_rate: float = pydantic.Field(
         3e-4, gt=0, description="Adam learning rate of the sweep cells (long delays need < 1e-3)"
@@ -550,14 +562,15 @@ def _options(config: TemporalTasksConfig, name: str, learning_rate=None) -> BPTT
     )
 
 
-def _members(config, task, key, *, inits=None, members=None, hidden_size=None):
+def _members(config, task, key, *, inits=None, members=None, hidden_size=None, first=0):
     """The stack of ``members`` networks per initialisation, ordered by ``inits``; each
-    network's key derives from its initialiser's name and its index (``INIT_KEYS``)."""
+    network's key derives from its initialiser's name and its index (``INIT_KEYS``), the
+    indices running from ``first``."""
     inits = config.inits if inits is None else inits
     members = config.members_per_init if members is None else members
     models = []
     for init in inits:
-        for member in range(members):
+        for member in range(first, first + members):
             models.append(
                 _network(
                     config,
@@ -620,19 +633,29 @@ def _train_cell(
     *,
     init_key=None,
     learning_rate=None,
+    first=0,
     **member_fields,
 ):
     """Train one stack of networks on ``task``; the data key is shared by the stack.
     ``init_key`` (default: derived from ``key``) draws the initial weights, ``key`` the
     training and evaluation trials. With ``checkpoints`` (a folder) the cell checkpoints
     every epoch to ``checkpoints/cell`` and resumes from there (a finished cell is not
-    trained again)."""
+    trained again). ``first``: the index of the first network (one initialisation), which
+    gets that network's initial weights and batch order in a stack from index 0."""
     own_init_key, data_key, eval_key = jr.split(key, 3)
     init_key = own_init_key if init_key is None else init_key
-    models = _members(config, task, init_key, **member_fields)
+    models = _members(config, task, init_key, first=first, **member_fields)
     folder = None if checkpoints is None else Path(checkpoints) / cell
     options = _options(config, name, learning_rate)
-    result = train_bptt(models, task, key=data_key, options=options, checkpoint_dir=folder)
+    members = jax.tree.leaves(eqx.filter(models, eqx.is_array))[0].shape[0]
+    result = train_bptt(
+        models,
+        task,
+        key=data_key,
+        options=options,
+        checkpoint_dir=folder,
+        shuffle_ids=None if first == 0 else np.arange(first, first + members),
+    )
     if all(status == "diverged" for status in result.status):
         raise DivergenceError(
             f"every network of the {cell} cell diverged (non-finite training loss); lower "
@@ -712,7 +735,9 @@ def _sweep_folder(config, delay: float, sizes, rates) -> str:
             f"{rate:.4g}" for rate in (rates[0], rates[-1])[: len(rates)]
         )
     sizes = "+".join(map(str, sizes))
-    return f"interval-delay{delay:g}-N{sizes}{_layout_suffix(config)}{rate_suffix}"
+    first = config.sweep_member_offset
+    part = f"-networks{first}-{first + config.sweep_members - 1}" if first else ""
+    return f"interval-delay{delay:g}-N{sizes}{_layout_suffix(config)}{rate_suffix}{part}"
 
 
 def _stacking(config) -> bool:
@@ -741,6 +766,7 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
     task = _sweep_task(config, delay)
     _, data_key, eval_key = jr.split(derived_key(key, round(1000 * delay)), 3)
     members, largest = config.sweep_members, max(sizes)
+    first = config.sweep_member_offset
     stacks = []
     for size in sizes:
         cell = _members(
@@ -750,6 +776,7 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
             inits=(config.sweep_init,),
             members=members,
             hidden_size=size,
+            first=first,
         )
         stacks.append(pad_units(cell, largest))
     arrays = [eqx.filter(stack, eqx.is_array) for stack in stacks]
@@ -765,7 +792,7 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
         key=data_key,
         options=_options(config, "interval", rates[0]),
         checkpoint_dir=None if checkpoints is None else Path(checkpoints) / folder,
-        shuffle_ids=np.tile(np.arange(members), len(sizes)),
+        shuffle_ids=np.tile(np.arange(first, first + members), len(sizes)),
         rate_scales=np.repeat(np.array(rates) / rates[0], members),
     )
     scores = evaluate_members(result.models, task, key=eval_key, num_trials=config.eval_trials)
@@ -793,7 +820,7 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     contain (e.g. N = 50 at the size sweep's delay, where both sweeps train at one rate)
     is trained once (``cells``)."""
     values = config.delays if kind == "delay" else config.sizes
-    distances, accuracies = [], []
+    distances, accuracies, network_scores = [], [], []
     if kind == "size" and _stacking(config):
         delay = config.size_sweep_delay
 
@@ -828,8 +855,10 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
                 inits=(config.sweep_init,),
                 members=config.sweep_members,
                 hidden_size=size,
+                first=config.sweep_member_offset,
             )[2]
         scores = cells[delay, size, rate]
+        network_scores.append([np.asarray(scores[f], float) for f in ("distance", "accuracy")])
         distances.append(float(scores["distance"].mean()))
         accuracies.append(float(scores["accuracy"].mean()))
         suffix = f"delay={delay!r}" if kind == "delay" else f"N={size}"
@@ -839,6 +868,9 @@ def _sweep(config, key, progress_advance, metrics, arrays, kind, cells, checkpoi
     arrays[f"{kind}.values"] = np.array(values, dtype=float)
     arrays[f"{kind}.distance"] = np.array(distances)
     arrays[f"{kind}.accuracy"] = np.array(accuracies)
+    # each network's scores (value, network): networks sweep_member_offset onwards
+    arrays[f"{kind}.network_distance"] = np.array([d for d, _ in network_scores])
+    arrays[f"{kind}.network_accuracy"] = np.array([a for _, a in network_scores])
     if kind == "delay":
         ours, paper = (
             delay_shape(values, distances),

@@ -1,0 +1,41 @@
+"""bench/sweep_cells.py: a cell trained in parts is put together network by network."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "sweep_cells.py"
+
+
+@pytest.fixture(scope="module")
+def sweep_cells():
+    spec = importlib.util.spec_from_file_location("sweep_cells", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parts_are_weighted_by_their_networks_and_a_rerun_part_replaces_the_first(sweep_cells):
+    lines = [
+        {"kind": "size", "value": 450.0, "networks": [0, 2], "distance": 0.5, "accuracy": 1.0},
+        {"kind": "size", "value": 450.0, "networks": [2, 8], "distance": 0.7, "accuracy": 0.5},
+        {"kind": "size", "value": 450.0, "networks": [2, 8], "distance": 0.9, "accuracy": 0.5},
+        {"kind": "size", "value": 50.0, "distance": 1.0, "accuracy": 1.0},
+        {"kind": "size", "value": 250.0, "networks": [0, 2], "rc": "stopped at the deadline"},
+    ]
+    merged = sweep_cells.merge_parts(lines)
+    assert set(merged) == {("size", 450.0), ("size", 50.0)}
+    cell = merged["size", 450.0]
+    # (2 x 0.5 + 6 x 0.9) / 8 and (2 x 1 + 6 x 0.5) / 8
+    assert cell["networks"] == 8
+    assert cell["distance"] == pytest.approx(0.8)
+    assert cell["accuracy"] == pytest.approx(0.625)
+    assert merged["size", 50.0]["networks"] is None  # a whole cell
+
+
+def test_a_part_is_its_own_invocation(sweep_cells, tmp_path):
+    command = sweep_cells.cell_command("size", 450.0, tmp_path, [], networks=(4, 2))
+    sets = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
+    assert "sizes=[450]" in sets and "delays=[]" in sets
+    assert "sweep_member_offset=4" in sets and "sweep_members=2" in sets
