@@ -1181,7 +1181,21 @@ def figures(results: Results, config: TemporalTasksConfig, folder: Path) -> list
         if f"{kind}.distance" not in a:
             continue
         fig, ax = plt.subplots(figsize=(5, 3.6))
-        ax.plot(a[f"{kind}.values"], a[f"{kind}.distance"], "o-", label="ours")
+        per_network = a.get(f"{kind}.network_distance")
+        # standard error of the mean over each cell's networks (none for one network)
+        sem = (
+            per_network.std(axis=1, ddof=1) / np.sqrt(per_network.shape[1])
+            if per_network is not None and per_network.ndim == 2 and per_network.shape[1] > 1
+            else None
+        )
+        ax.errorbar(
+            a[f"{kind}.values"],
+            a[f"{kind}.distance"],
+            yerr=sem,
+            fmt="o-",
+            capsize=2,
+            label="ours" if sem is None else "ours (± s.e.m.)",
+        )
         ax.plot(paper_x, paper_y, "s--", color="k", ms=3, label="Jarne & Laje")
         ax.set(xlabel=label, ylabel="mean distance", title=f"delayed pulse: {kind} sweep")
         ax.legend(fontsize=7)
