@@ -12,7 +12,9 @@ script does that: each worker takes the next cell from the queue and runs
 
 pinned to its own CPU core; each finished cell appends one JSON line (kind, value,
 distance, accuracy, seconds, exit code) to ``--out``. No new cell starts once the
-slowest cell so far would not finish before ``--deadline``; a cell still running at the
+cell would not finish before ``--deadline`` by its estimate (``expected_seconds``: the
+slowest delay cell so far; for a size cell, the nearest smaller size's time, scaled by
+N^2); a cell still running at the
 deadline is stopped (its line says so). The 1-network AND cell every invocation trains
 (the experiment needs one task) costs a few seconds.
 
@@ -90,6 +92,23 @@ def _cores(spec: str) -> list[int]:
     return cores
 
 
+def expected_seconds(durations, kind: str, value: float) -> float:
+    """Estimated time of the cell (``kind``, ``value``) from the finished ones, ``durations``
+    [(kind, value, seconds)]: a delay cell, the slowest delay cell (their cost does not
+    depend on the delay); a size cell, the nearest size at or below N, times (N / that)^2
+    (the recurrent products), else the smallest larger one's time (0 with none done)."""
+    done = [(v, t) for k, v, t in durations if k == kind]
+    if not done:
+        return 0.0
+    if kind != "size":
+        return max(t for _, t in done)
+    below = [(v, t) for v, t in done if v <= value]
+    if below:
+        size, seconds = max(below)
+        return seconds * (value / size) ** 2
+    return min(done)[1]
+
+
 def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
     """Run ``cells`` [(kind, value, networks)] on ``workers`` threads (``networks``: None
     for the whole cell, or (first, count) for a part); append one line per cell."""
@@ -102,10 +121,11 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
             with lock:
                 if not queue:
                     return
-                slowest = max(durations, default=0.0)
-                if time.monotonic() - start + slowest > deadline:
+                kind, value, networks = queue[0]
+                expected = expected_seconds(durations, kind, value)
+                if time.monotonic() - start + expected > deadline:
                     return
-                kind, value, networks = queue.pop(0)
+                queue.pop(0)
             part = "" if networks is None else f"-networks{networks[0]}-{sum(networks) - 1}"
             folder = Path(scratch) / f"{kind}{value:g}{part}"
             command = cell_command(kind, value, folder, extra, networks)
@@ -132,7 +152,7 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
                 line["distance"] = values[f"{kind}.distance.{suffix}"]
                 line["accuracy"] = values[f"{kind}.accuracy.{suffix}"]
             with lock:
-                durations.append(seconds)
+                durations.append((kind, value, seconds))
                 with open(out, "a") as handle:
                     handle.write(json.dumps(line) + "\n")
             print(json.dumps(line), flush=True)

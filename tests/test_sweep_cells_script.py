@@ -39,3 +39,13 @@ def test_a_part_is_its_own_invocation(sweep_cells, tmp_path):
     sets = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
     assert "sizes=[450]" in sets and "delays=[]" in sets
     assert "sweep_member_offset=4" in sets and "sweep_members=2" in sets
+
+
+def test_a_size_cells_time_is_estimated_from_the_nearest_smaller_size(sweep_cells):
+    done = [("size", 100.0, 200.0), ("size", 250.0, 600.0), ("delay", 25.0, 300.0)]
+    done.append(("delay", 150.0, 400.0))
+    assert sweep_cells.expected_seconds(done, "size", 500.0) == pytest.approx(600 * 4)
+    assert sweep_cells.expected_seconds(done, "size", 200.0) == pytest.approx(200 * 4)
+    assert sweep_cells.expected_seconds(done, "size", 50.0) == 200.0  # none smaller
+    assert sweep_cells.expected_seconds(done, "delay", 60.0) == 400.0
+    assert sweep_cells.expected_seconds([], "size", 450.0) == 0.0
