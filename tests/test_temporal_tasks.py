@@ -165,6 +165,7 @@ def test_labels_fixed_points_and_sweeps(tiny_run):
     assert sweep_trainings == 3  # 4 sweep points, 3 distinct cells
     assert metrics["delay.ratio_plateau_to_25"] is None  # no delay >= 95 ms in this grid
     assert metrics["size.ratio_plateau_to_50"] is None  # no 250 <= N <= 450
+    assert metrics["size.gain_beyond_250"] is None
     assert metrics["size.ratio_largest_to_smallest"] == pytest.approx(
         metrics["size.distance.N=16"] / metrics["size.distance.N=8"]
     )
@@ -187,6 +188,8 @@ def test_shape_summaries_give_the_published_numbers():
     size = d.size_shape(d.PAPER_SIZES, d.PAPER_SIZE_DISTANCE)
     assert size["ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.01)
     assert size["spearman"] < -0.8
+    # "no clear gain beyond N ~ 250": (1.08 + 1.04 + 1.20) / 3 against (1.05 + 1.08 + 1.05) / 3
+    assert size["gain_beyond_250"] == pytest.approx(1 - 3.32 / 3.18)
     # a curve that never triples has no knee, and everything up to the end is tolerated
     flat = d.pruning_shape([0.0, 0.1, 0.2], [1.0, 1.5, 1.9])
     assert flat == {"knee_fraction": None, "tolerated_fraction": 0.2, "ratio_at_20": 1.9}
@@ -509,6 +512,9 @@ def test_full_mode_goals():
     # the default size-scaled rate and restore_best (2-network plateau cells at 1e-4, the
     # 20-network N = 50 cell at 3e-4); not yet run as one sweep with 20 networks per cell
     assert metrics["size.ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.1)
+    # "no clear gain beyond N ~ 250": the distance above 350 units at most 10 % below that
+    # of 250-350 (the authors' -4 %; ours 7 % from the 2-network cells, 2026-12-06)
+    assert metrics["size.gain_beyond_250"] < 0.1
 
 
 def test_the_rate_model_runs_every_analysis(tmp_path):

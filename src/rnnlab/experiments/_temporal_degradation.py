@@ -60,6 +60,7 @@ PAPER_SIZE_DISTANCE = np.array(
 
 DELAY_PLATEAU_FROM = 95.0  # ms: the authors' curve is flat from here on
 SIZE_PLATEAU = (250, 450)  # units: "no clear gain beyond N ~ 250"
+SIZE_GAIN_SPLIT = 350  # units: gain_beyond_250 compares 250-350 with the larger sizes
 
 
 def pruning_shape(fractions, distances) -> dict[str, float | None]:
@@ -107,16 +108,24 @@ def delay_shape(delays, distances) -> dict[str, float | None]:
 def size_shape(sizes, distances) -> dict[str, float | None]:
     """``ratio_plateau_to_50``: mean distance over 250 <= N <= 450 divided by the distance
     at the smallest N (None without such sizes); ``ratio_largest_to_smallest``;
-    ``spearman`` of distance with N (negative when larger networks do better)."""
+    ``spearman`` of distance with N (negative when larger networks do better);
+    ``gain_beyond_250``: 1 - (mean distance over N > 350) / (mean over 250 <= N <= 350),
+    the relative fall of the distance past the plateau's start (the spec's "no clear gain
+    beyond N ~ 250"; the authors' curve gives -0.04; None without sizes on both sides)."""
     sizes, distances = np.asarray(sizes, float), np.asarray(distances, float)
     order = np.argsort(sizes)
     sizes, distances = sizes[order], distances[order]
     inside = (sizes >= SIZE_PLATEAU[0]) & (sizes <= SIZE_PLATEAU[1])
     plateau = distances[inside]
+    start = distances[(sizes >= SIZE_PLATEAU[0]) & (sizes <= SIZE_GAIN_SPLIT)]
+    beyond = distances[sizes > SIZE_GAIN_SPLIT]
     return {
         "ratio_plateau_to_50": float(plateau.mean() / distances[0]) if plateau.size else None,
         "ratio_largest_to_smallest": float(distances[-1] / distances[0]),
         "spearman": _spearman(sizes, distances),
+        "gain_beyond_250": (
+            float(1.0 - beyond.mean() / start.mean()) if start.size and beyond.size else None
+        ),
     }
 
 

@@ -504,6 +504,10 @@ METRICS = {
     ),
     "size.ratio_largest_to_smallest": "distance at the largest N over the smallest N's",
     "size.spearman": "rank correlation of distance with N (paper: -0.92; negative: larger better)",
+    "size.gain_beyond_250": (
+        "1 - mean distance over N > 350 / mean over 250 <= N <= 350 "
+        "(paper: -0.04, no clear gain beyond N ~ 250)"
+    ),
     "<metric>_paper": "the same summary of the authors' published curve",
     "init.epochs_to_criterion.<init>": (
         "epochs to the early-stopping loss, mean over converged networks of all tasks "
