@@ -30,7 +30,7 @@ latency, so 14 concurrent full-size cells on an H200 finished none in 398 s
 Usage:
   python bench/sweep_cells.py --workers 14 --cores 1-15 --deadline 420 --out cells.jsonl
   python bench/sweep_cells.py --collect runs/delay-* --out cells.jsonl
-  python bench/sweep_cells.py --summarise cells.jsonl
+  python bench/sweep_cells.py --summarise cells.jsonl [--table]
   python bench/sweep_cells.py --kinds delay --skip-done --out cells.jsonl   (the rest)
 
 Set ``SWEEP_CELLS_DIR`` to keep each cell's run folder (checkpoints, metrics, log) there
@@ -241,23 +241,21 @@ def merge_parts(cells: list[dict]) -> dict:
     return merged
 
 
+def _paper_curves() -> dict:
+    """{kind: (shape summary, the authors' values, their distances)} for both sweeps."""
+    from rnnlab.experiments import _temporal_degradation as d
+
+    return {
+        "delay": (d.delay_shape, d.PAPER_DELAYS, d.PAPER_DELAY_DISTANCE),
+        "size": (d.size_shape, d.PAPER_SIZES, d.PAPER_SIZE_DISTANCE),
+    }
+
+
 def summarise(path: Path) -> dict:
     """Shape metrics of the cells in ``path`` (one JSON line per cell), ours and the paper's."""
-    from rnnlab.experiments._temporal_degradation import (
-        PAPER_DELAY_DISTANCE,
-        PAPER_DELAYS,
-        PAPER_SIZE_DISTANCE,
-        PAPER_SIZES,
-        delay_shape,
-        size_shape,
-    )
-
     done = merge_parts(_cells(path))
     summary = {}
-    for kind, shape, paper_x, paper_y in (
-        ("delay", delay_shape, PAPER_DELAYS, PAPER_DELAY_DISTANCE),
-        ("size", size_shape, PAPER_SIZES, PAPER_SIZE_DISTANCE),
-    ):
+    for kind, (shape, paper_x, paper_y) in _paper_curves().items():
         # (the size sweep's N = 50 cell is queued on its own; at the defaults it is the
         # delay sweep's 150 ms cell, but not with another size_sweep_learning_rate)
         rows = sorted((v, c) for (k, v), c in done.items() if k == kind)
@@ -274,9 +272,36 @@ def summarise(path: Path) -> dict:
     return summary
 
 
+def summary_table(summary: dict, kind: str) -> str:
+    """A Markdown table of one sweep of ``summarise``'s output: each cell's networks,
+    distance and accuracy beside the authors' distance at the same value (blank where the
+    paper has none), then our shape metrics beside theirs."""
+    _, paper_x, paper_y = _paper_curves()[kind]
+    paper = {float(x): float(y) for x, y in zip(paper_x, paper_y, strict=True)}
+    sweep = summary[kind]
+    label = {"delay": "delay (ms)", "size": "N"}[kind]
+    lines = [f"| {label} | networks | distance | accuracy | paper's distance |"]
+    lines.append("|---:|---:|---:|---:|---:|")
+    for value, networks, distance, accuracy in zip(
+        sweep["values"], sweep["networks"], sweep["distance"], sweep["accuracy"], strict=True
+    ):
+        theirs = f"{paper[value]:.2f}" if value in paper else ""
+        count = "all" if networks is None else str(networks)
+        lines.append(f"| {value:g} | {count} | {distance:.3f} | {accuracy:.4f} | {theirs} |")
+    ours = sweep["ours"] or {}
+    lines += ["", "| shape | ours | paper |", "|---|---:|---:|"]
+    for name, theirs in sweep["paper"].items():
+        mine = ours.get(name)
+        lines.append(f"| {name} | {'' if mine is None else f'{mine:.3f}'} | {theirs:.3f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summarise", type=Path, help="print the shape metrics of a cells file")
+    parser.add_argument(
+        "--table", action="store_true", help="with --summarise: Markdown tables, not JSON"
+    )
     parser.add_argument(
         "--collect", nargs="+", type=Path, help="add the cells of these run directories to --out"
     )
@@ -296,7 +321,12 @@ def main(argv=None):
     parser.add_argument("--networks", type=int, default=20, help="networks per cell, in parts")
     args = parser.parse_args(argv)
     if args.summarise:
-        print(json.dumps(summarise(args.summarise), indent=1))
+        summary = summarise(args.summarise)
+        if args.table:
+            kinds = [kind for kind in ("delay", "size") if summary[kind]["values"]]
+            print("\n\n".join(summary_table(summary, kind) for kind in kinds))
+        else:
+            print(json.dumps(summary, indent=1))
         return
     if args.collect:
         print(f"{collect(args.collect, args.out)} cells added to {args.out}")

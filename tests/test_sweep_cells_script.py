@@ -49,3 +49,23 @@ def test_a_size_cells_time_is_estimated_from_the_nearest_smaller_size(sweep_cell
     assert sweep_cells.expected_seconds(done, "size", 50.0) == 200.0  # none smaller
     assert sweep_cells.expected_seconds(done, "delay", 60.0) == 400.0
     assert sweep_cells.expected_seconds([], "size", 450.0) == 0.0
+
+
+def test_the_table_puts_each_cell_beside_the_authors_distance(sweep_cells, tmp_path):
+    import json
+
+    lines = [
+        {"kind": "size", "value": 50.0, "distance": 1.0, "accuracy": 1.0},
+        {"kind": "size", "value": 300.0, "networks": [0, 2], "distance": 0.5, "accuracy": 1.0},
+        {"kind": "size", "value": 300.0, "networks": [2, 4], "distance": 0.7, "accuracy": 0.5},
+        {"kind": "size", "value": 320.0, "networks": [0, 2], "distance": 0.4, "accuracy": 1.0},
+    ]
+    path = tmp_path / "cells.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    table = sweep_cells.summary_table(sweep_cells.summarise(path), "size").splitlines()
+    assert table[2] == "| 50 | all | 1.000 | 1.0000 | 1.71 |"
+    assert table[3] == "| 300 | 4 | 0.600 | 0.7500 | 1.08 |"  # 2 parts of 2 networks
+    assert table[4] == "| 320 | 2 | 0.400 | 1.0000 |  |"  # not a size of the paper's
+    # plateau (250-450): (0.6 + 0.4) / 2 over d(50) = 1.0; the paper's 1.06 / 1.71
+    assert "| ratio_plateau_to_50 | 0.500 | 0.620 |" in table
+    assert "| gain_beyond_250 |  | -0.044 |" in table  # no size above 350
