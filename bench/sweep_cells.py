@@ -213,14 +213,36 @@ def _part_key(cell: dict) -> tuple:
     return (cell["kind"], float(cell["value"]), None if networks is None else networks[0])
 
 
+def _covering(cells, part: dict) -> dict | None:
+    """A line of ``cells`` other than ``part`` whose networks [first, end) contain all of
+    ``part``'s (same kind and value), or None; lines without ``networks`` cover nothing."""
+    if "networks" not in part:
+        return None
+    first, end = part["networks"]
+    for cell in cells:
+        if cell is part or "networks" not in cell or "distance" not in cell:
+            continue
+        if (cell["kind"], float(cell["value"])) != (part["kind"], float(part["value"])):
+            continue
+        if cell["networks"][0] <= first and end <= cell["networks"][1]:
+            if cell["networks"] != part["networks"]:
+                return cell
+    return None
+
+
 def merge_parts(cells: list[dict]) -> dict:
     """{(kind, value): cell} with each cell's parts put together: distance and accuracy
     are means over all their networks (``networks``: how many); a later line for the same
-    part replaces an earlier one. A line without ``networks`` is a whole cell."""
+    part replaces an earlier one, and a part inside a wider one (networks 2-3 of a
+    20-network line) is dropped. A line without ``networks`` is a whole cell."""
     parts: dict = {}
     for cell in cells:
         if "distance" in cell:
             parts[_part_key(cell)] = cell
+    for key, cell in list(parts.items()):
+        wider = _covering(parts.values(), cell)
+        if wider is not None:  # the same networks, already in a wider part
+            del parts[key]
     merged: dict = {}
     for (kind, value, _), cell in sorted(parts.items(), key=lambda item: str(item[0])):
         first, end = cell.get("networks", [0, 1])
@@ -343,12 +365,16 @@ def main(argv=None):
         firsts = range(0, args.networks, args.part_size)
         queue = [(k, v, (first, args.part_size)) for first in firsts for k, v in cells]
     if args.skip_done and args.out.exists():
-        done = {_part_key(c) for c in _cells(args.out) if "distance" in c}
-        queue = [
-            (kind, value, networks)
-            for kind, value, networks in queue
-            if (kind, value, None if networks is None else networks[0]) not in done
-        ]
+        lines = [c for c in _cells(args.out) if "distance" in c]
+        done = {_part_key(c) for c in lines}
+
+        def is_done(kind, value, networks):
+            if networks is None:
+                return (kind, value, None) in done
+            part = {"kind": kind, "value": value, "networks": [networks[0], sum(networks)]}
+            return (kind, value, networks[0]) in done or _covering(lines, part) is not None
+
+        queue = [cell for cell in queue if not is_done(*cell)]
     extra = [item for setting in args.set for item in ("--set", setting)]
     with tempfile.TemporaryDirectory() as scratch:
         run_cells(

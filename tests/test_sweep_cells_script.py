@@ -34,6 +34,30 @@ def test_parts_are_weighted_by_their_networks_and_a_rerun_part_replaces_the_firs
     assert merged["size", 50.0]["networks"] is None  # a whole cell
 
 
+def test_a_part_inside_a_wider_line_is_neither_counted_twice_nor_queued(
+    sweep_cells, tmp_path, monkeypatch
+):
+    lines = [
+        {"kind": "size", "value": 50.0, "networks": [0, 20], "distance": 1.0, "accuracy": 1.0},
+        {"kind": "size", "value": 50.0, "networks": [2, 4], "distance": 3.0, "accuracy": 0.0},
+        {"kind": "size", "value": 55.0, "networks": [2, 4], "distance": 3.0, "accuracy": 0.0},
+    ]
+    merged = sweep_cells.merge_parts(lines)
+    assert merged["size", 50.0]["networks"] == 20
+    assert merged["size", 50.0]["distance"] == pytest.approx(1.0)
+    assert merged["size", 55.0]["networks"] == 2
+    import json
+
+    out = tmp_path / "cells.jsonl"
+    out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    queued = []
+    monkeypatch.setattr(sweep_cells, "run_cells", lambda queue, **kwargs: queued.extend(queue))
+    sweep_cells.main(["--kinds", "size", "--part-size", "2", "--skip-done", "--out", str(out)])
+    assert not [cell for cell in queued if cell[1] == 50.0]  # all 20 covered by the first line
+    assert ("size", 55.0, (0, 2)) in queued and ("size", 55.0, (2, 2)) not in queued
+    assert len(queued) == 22 * 10 - 10 - 1
+
+
 def test_a_part_is_its_own_invocation(sweep_cells, tmp_path):
     command = sweep_cells.cell_command("size", 450.0, tmp_path, [], networks=(4, 2))
     sets = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
