@@ -44,6 +44,22 @@ TINY = [
         (["reproduce", "chaos-onset", "--seed", "-1"], "--seed -1"),
         (["reproduce", "chaos-onset", "--bogus"], "No such option"),
         (["cite", "nope"], "unknown experiment"),
+        (
+            ["reproduce", "temporal-tasks", "--set", 'task_fields={"and": {"colour": 1}}'],
+            "'colour' is not a field of AndTask",
+        ),
+        (
+            ["reproduce", "temporal-tasks", "--set", 'task_fields={"andd": {"tail": 30}}'],
+            "task_fields names task 'andd'",
+        ),
+        (
+            ["reproduce", "temporal-tasks", "--set", 'sweep_task_fields={"pulse_width": "x"}'],
+            "pulse_width='x' must be a number",
+        ),
+        (
+            ["reproduce", "temporal-tasks", "--set", "task_layout=root", "--set", "delays=[40]"],
+            "after the trial's end",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys):

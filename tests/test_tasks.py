@@ -135,6 +135,17 @@ def test_interval_trial(key):
         (lambda: FlipFlopTask(pulse_interval=10), "pulse_interval"),
         (lambda: OscillationTask(period=1), "period"),
         (lambda: make_task("nand"), "task='nand'"),
+        (lambda: make_task("and", colour=1), "'colour' is not a field of AndTask"),
+        (lambda: make_task("and", pulse_width="abc"), "pulse_width='abc' must be a number"),
+        (lambda: make_task("or", pulse_amplitude=True), "pulse_amplitude=True must be"),
+        (
+            lambda: IntervalTask(stimulus_onset=290, response_delay=0),
+            "use trial_length >= 330.0 or an earlier stimulus_onset",
+        ),
+        (
+            lambda: IntervalTask(response_delay=250),
+            "use response_delay <= 210.0 or trial_length >= 340.0",
+        ),
     ],
 )
 def test_bad_parameters_raise_one_line(make, fragment):

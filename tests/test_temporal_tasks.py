@@ -172,6 +172,40 @@ def test_labels_fixed_points_and_sweeps(tiny_run):
     assert metrics["pruning.random.distance=0.0"] == metrics["pruning.both.distance=0.0"]
 
 
+def test_leading_eigenvalue_and_the_figures_of_every_analysis(tiny_run, tmp_path):
+    """The leading eigenvalue of each trained W (max real part) as numpy finds it, its
+    rotation |arg lambda| / (2 pi dt) in Hz, reaches arrays and metrics; every analysis
+    has its figure (spec: figures for all of them)."""
+    config, results, trained, _ = tiny_run
+    metrics, arrays = results.metrics, results.arrays
+    per_init = config.members_per_init
+    for name in TASK_NAMES:
+        weights = np.asarray(trained[name].recurrent_weights, dtype=np.float64)
+        dt = tt._task(config, name).dt
+        hz = []
+        for w in weights:
+            eig = np.linalg.eigvals(w)
+            leading = eig[np.argmax(eig.real)]
+            hz.append(abs(np.angle(leading)) / (2 * np.pi * dt) * 1000)
+        np.testing.assert_allclose(arrays[f"{name}.leading_frequency_hz_after"], hz, rtol=1e-9)
+        np.testing.assert_allclose(
+            arrays[f"{name}.leading_angle_after"], np.array(hz) * 2 * np.pi * dt / 1000
+        )
+        for i, init in enumerate(config.inits):
+            assert metrics[f"{name}.{init}.leading_frequency_hz_after_mean"] == pytest.approx(
+                float(np.mean(hz[i * per_init : (i + 1) * per_init]))
+            )
+        assert arrays[f"{name}.epochs_trained"].shape == (2 * per_init,)
+        assert arrays[f"{name}.solved"].dtype == bool
+    paths = tt.figures(results, config, tmp_path)
+    names = {path.stem for path in paths}
+    expected = {"task_outputs", "henrici", "solution_diversity", "initialisation"}
+    expected |= {"leading_eigenvalue", "pruning_and", "delay_sweep", "size_sweep"}
+    expected |= {f"spectrum_{name}" for name in TASK_NAMES}
+    assert expected <= names, expected - names
+    assert all(path.stat().st_size > 5000 for path in paths)
+
+
 def test_shape_summaries_give_the_published_numbers():
     """The summaries applied to the authors' curves give what the paper states: pruning
     tolerated to ~10 % and breaking at 12-14 %; delay plateau 1.8x the 25 ms distance;

@@ -141,6 +141,12 @@ from ._temporal_degradation import (
     pruning_shape,
     size_shape,
 )
+from ._temporal_figures import (
+    SOLUTION_LABELS,
+    diversity_figure,
+    initialisation_figure,
+    leading_eigenvalue_figure,
+)
 
 CITATION = """@article{jarne2023exploring,
   title = {Exploring weight initialization, diversity of solutions, and degradation in
@@ -317,6 +323,17 @@ class TemporalTasksConfig(ExperimentConfig):
                 raise ValueError(f"task {name!r} is unknown; choose from {sorted(TASKS)}")
         return tasks
 
+    @pydantic.field_validator("task_fields")
+    @classmethod
+    def _known_task_fields(cls, task_fields: dict) -> dict:
+        for name in task_fields:
+            if name not in TASKS:
+                raise ValueError(
+                    f"task_fields names task {name!r}, which is unknown; "
+                    f"choose from {sorted(TASKS)}"
+                )
+        return task_fields
+
     @pydantic.field_validator("sweep_init")
     @classmethod
     def _known_init(cls, name: str) -> str:
@@ -431,6 +448,12 @@ METRICS = {
     "<task>.<init>.spectral_radius_after_mean": "spectral radius of W after training",
     "<task>.<init>.henrici_before_mean": "relative Henrici departure of W at initialisation",
     "<task>.<init>.henrici_after_mean": "relative Henrici departure of W after training",
+    "<task>.<init>.leading_angle_after_mean": (
+        "|arg lambda| of the max-real-part eigenvalue of W after training (rad per step)"
+    ),
+    "<task>.<init>.leading_frequency_hz_after_mean": (
+        "that eigenvalue's rotation as a frequency, |arg lambda| / (2 pi dt), in Hz (dt in ms)"
+    ),
     "<task>.<init>.oscillatory_fraction": "fraction spectrally labelled oscillatory",
     "pruning.tolerated_fraction": (
         "largest pruned fraction (weakest |w|, both signs) up to which the mean AND "
@@ -910,8 +933,8 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             )
             before = np.asarray(models.recurrent_weights, dtype=np.float64)
             after = np.asarray(result.models.recurrent_weights, dtype=np.float64)
-            summaries_before = [spectrum_summary(w) for w in before]
-            summaries_after = [spectrum_summary(w) for w in after]
+            summaries_before = [spectrum_summary(w, dt=task.dt) for w in before]
+            summaries_after = [spectrum_summary(w, dt=task.dt) for w in after]
             spectral = np.array([spectral_label(w) == "oscillatory" for w in after])
             labels, stable, unstable = _solutions(
                 config, name, task, result.models, derived_key(task_key, 7), arrays
@@ -944,8 +967,14 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
                 metrics[f"{prefix}.henrici_after_mean"] = _mean(
                     [s["henrici"] for s in summaries_after[cell]]
                 )
+                metrics[f"{prefix}.leading_angle_after_mean"] = _mean(
+                    [s["leading_angle"] for s in summaries_after[cell]]
+                )
+                metrics[f"{prefix}.leading_frequency_hz_after_mean"] = _mean(
+                    [1000 * s["leading_frequency"] for s in summaries_after[cell]]
+                )
                 metrics[f"{prefix}.oscillatory_fraction"] = float(np.mean(spectral[cell]))
-                for label in ("fixed_point", "limit_cycle", "slow", "quasi_periodic", "irregular"):
+                for label in SOLUTION_LABELS:
                     metrics[f"{prefix}.{label}_fraction"] = float(np.mean(cell_labels == label))
                 metrics[f"{prefix}.label_disagreement_fraction"] = float(
                     np.mean(spectral[cell] != dynamical[cell])
@@ -958,8 +987,16 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
             solved_all.extend(scores["solved"].tolist())
             arrays[f"{name}.eigenvalues_before"] = np.array([np.linalg.eigvals(w) for w in before])
             arrays[f"{name}.eigenvalues_after"] = np.array([np.linalg.eigvals(w) for w in after])
-            arrays[f"{name}.henrici_before"] = np.array([s["henrici"] for s in summaries_before])
-            arrays[f"{name}.henrici_after"] = np.array([s["henrici"] for s in summaries_after])
+            for when, summaries in (("before", summaries_before), ("after", summaries_after)):
+                for number in ("henrici", "spectral_radius", "leading_angle"):
+                    arrays[f"{name}.{number}_{when}"] = np.array([s[number] for s in summaries])
+                arrays[f"{name}.leading_frequency_hz_{when}"] = np.array(
+                    [1000 * s["leading_frequency"] for s in summaries]
+                )
+            arrays[f"{name}.spectral_oscillatory"] = spectral
+            arrays[f"{name}.solved"] = np.asarray(scores["solved"], dtype=bool)
+            arrays[f"{name}.converged"] = result.converged
+            arrays[f"{name}.epochs_trained"] = np.asarray(result.epochs_trained)
             arrays[f"{name}.losses"] = result.losses
             arrays[f"{name}.accuracy"] = scores["accuracy"]
             arrays[f"{name}.distance"] = scores["distance"]
@@ -1119,6 +1156,20 @@ def figures(results: Results, config: TemporalTasksConfig, folder: Path) -> list
         ax.set(ylabel="Henrici departure H", title="departure from normality")
         ax.legend(fontsize=7)
         save(fig, "henrici")
+
+    per_init = config.members_per_init
+    arms = [
+        (i, init, slice(i * per_init, (i + 1) * per_init)) for i, init in enumerate(config.inits)
+    ]
+    with_labels = [name for name in tasks if f"{name}.dynamical_labels" in a]
+    if with_labels:
+        diversity_figure(plt, save, a, with_labels, arms)
+    if tasks and all(f"{name}.epochs_trained" in a for name in tasks):
+        initialisation_figure(plt, save, a, tasks, arms)
+        periods = (
+            {"oscillation": _task(config, "oscillation").period} if "oscillation" in tasks else {}
+        )
+        leading_eigenvalue_figure(plt, save, a, tasks, arms, periods)
 
     # fixed points of the first trained network of each task, in PCA space of its states
     shown = [name for name in tasks if f"{name}.trajectories" in a]

@@ -46,6 +46,7 @@ oscillation tasks). :func:`evaluate` computes both for a batch.
 from ._base import AbstractTask as AbstractTask
 from ._base import Trial as Trial
 from ._base import all_conditions as all_conditions
+from ._base import build_spec as build_spec
 from ._base import hann_smoothing as hann_smoothing
 from ._base import level_window_accuracy as level_window_accuracy
 from ._base import sample_batch as sample_batch
@@ -80,7 +81,7 @@ def make_task(name: str, **fields) -> AbstractTask:
 
     if name not in TASKS:
         raise InvalidInputError(f"task={name!r} is unknown; choose one of {sorted(TASKS)}")
-    return TASKS[name](**fields)
+    return build_spec(TASKS[name], fields)
 
 
 def evaluate(outputs, trials: Trial, spec: AbstractTask) -> dict:

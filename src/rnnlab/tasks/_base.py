@@ -13,6 +13,7 @@ with onsets, so anything drawn per trial (the condition, a response jitter) may 
 """
 
 import abc
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -57,6 +58,40 @@ def _steps(name: str, value: float, dt: float, *, allow_zero: bool = True) -> in
             f"{name}={value!r} ms is not a multiple of dt={dt!r} ms; round it to a multiple of dt"
         )
     return int(round(steps))
+
+
+def check_fields(cls: type, fields: dict) -> None:
+    """A one-line :class:`InvalidInputError` naming the field and the fix if ``cls`` has no
+    field of a name in ``fields``, or a value is not a number where the default is one."""
+    defaults = {field.name: field.default for field in dataclasses.fields(cls)}
+    unknown = sorted(set(fields) - set(defaults))
+    if unknown:
+        raise InvalidInputError(
+            f"{unknown[0]!r} is not a field of {cls.__name__}; choose from {sorted(defaults)}"
+        )
+    for name, value in fields.items():
+        default = defaults[name]
+        numeric = isinstance(default, int | float) and not isinstance(default, bool)
+        if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInputError(
+                f"{cls.__name__} field {name}={value!r} must be a number; e.g. {name}={default!r}"
+            )
+
+
+def build_spec(cls: type, fields: dict) -> "AbstractTask":
+    """``cls(**fields)`` after :func:`check_fields`; any other error of the spec's
+    construction becomes a one-line :class:`InvalidInputError` too."""
+    check_fields(cls, fields)
+    try:
+        return cls(**fields)
+    except InvalidInputError:
+        raise
+    except (TypeError, ValueError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InvalidInputError(
+            f"{cls.__name__} cannot be built from {fields}: {message}; give each field a "
+            "value of its default's type"
+        ) from None
 
 
 def window(num_steps: int, start, stop) -> Array:

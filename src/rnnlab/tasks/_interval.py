@@ -81,11 +81,16 @@ class IntervalTask(AbstractTask):
             + self.response_jitter
         )
         if end > self.trial_length:
+            longest = self.response_delay - (end - self.trial_length)
+            fix = (
+                f"use response_delay <= {longest!r} or trial_length >= {end!r}"
+                if longest >= 0
+                else f"use trial_length >= {end!r} or an earlier stimulus_onset"
+            )
             raise InvalidInputError(
                 f"response_delay={self.response_delay!r} ms puts the response (ending at "
                 f"{end!r} ms) after the trial's end at trial_length={self.trial_length!r} ms; "
-                f"use response_delay <= {self.response_delay - (end - self.trial_length)!r} "
-                "or a longer trial_length"
+                + fix
             )
 
     @property

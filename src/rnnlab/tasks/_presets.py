@@ -6,13 +6,12 @@ the top of that repository, and ``"paper"``, their copies in ``code_paper_rep/``
 the paper's figures (spec §3.2–3.3 of ``temporal-tasks``).
 """
 
-import dataclasses
 from typing import Literal
 
 import numpy as np
 
 from .._errors import InvalidInputError
-from ._base import AbstractTask, _steps
+from ._base import AbstractTask, _steps, build_spec, check_fields
 
 _VARIANTS = ("paper", "root")
 
@@ -247,12 +246,7 @@ def jarne_laje_2023(
     from . import TASKS
 
     cls = TASKS[task]
-    names = {field.name for field in dataclasses.fields(cls)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise InvalidInputError(
-            f"{unknown[0]!r} is not a field of {cls.__name__}; choose from {sorted(names)}"
-        )
+    check_fields(cls, overrides)  # before the layout reads them
     delay = overrides.pop("response_delay", 200.0 if task == "oscillation" else 20.0)
     fields = _LAYOUTS[task](task, variant, delay, overrides)
-    return cls(**{**fields, **overrides})
+    return build_spec(cls, {**fields, **overrides})
