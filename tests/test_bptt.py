@@ -383,3 +383,49 @@ def test_restore_best_keeps_each_members_lowest_loss_epoch(tmp_path):
     np.testing.assert_array_equal(resumed.kept_epochs, best.kept_epochs)
     for a, b in zip(jax.tree.leaves(resumed.models), jax.tree.leaves(best.models), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("clip_norm", [None, 1.0])
+def test_optimiser_is_clipped_adam_with_legacy_decay_by_hand(clip_norm):
+    """:func:`make_optimiser` against Adam written out in NumPy (Kingma & Ba 2015, Alg. 1)
+    with the Keras legacy step size eta / (1 + delta k) and clipping by global norm,
+    g <- g min(1, c / ||g||): gradients whose norms swing from 30 to 0.03 make Adam's
+    steps depend on the clipping (Adam alone is invariant only to one common scale)."""
+    from rnnlab.learning import make_optimiser
+
+    rng = np.random.default_rng(0)
+    grads = [
+        {"w": scale * rng.standard_normal((3, 2)), "b": scale * rng.standard_normal(2)}
+        for scale in (30.0, 0.03, 5.0, 0.3)
+    ]
+    grads = [{k: g.astype(np.float32) for k, g in step.items()} for step in grads]
+
+    def optimised(clip):
+        options = BPTTOptions(learning_rate=1e-2, learning_rate_decay=0.5, clip_norm=clip)
+        optimiser = make_optimiser(options)
+        params = {k: jnp.zeros_like(g) for k, g in grads[0].items()}
+        state = optimiser.init(params)
+        for g in grads:
+            with jax.numpy_dtype_promotion("standard"):  # optax's int32 step count
+                updates, state = optimiser.update(jax.tree.map(jnp.asarray, g), state, params)
+            params = jax.tree.map(lambda p, u: p + u, params, updates)
+        return {k: np.asarray(p, dtype=float) for k, p in params.items()}
+
+    m = {k: np.zeros(g.shape) for k, g in grads[0].items()}
+    v = {k: np.zeros(g.shape) for k, g in grads[0].items()}
+    expected = {k: np.zeros(g.shape) for k, g in grads[0].items()}
+    for k, g in enumerate(grads):
+        norm = np.sqrt(sum(np.sum(x.astype(float) ** 2) for x in g.values()))
+        factor = 1.0 if clip_norm is None else min(1.0, clip_norm / norm)
+        step = 1e-2 / (1.0 + 0.5 * k)
+        for name in g:
+            gk = factor * g[name].astype(float)
+            m[name] = 0.9 * m[name] + 0.1 * gk
+            v[name] = 0.999 * v[name] + 0.001 * gk**2
+            m_hat, v_hat = m[name] / (1 - 0.9 ** (k + 1)), v[name] / (1 - 0.999 ** (k + 1))
+            expected[name] -= step * m_hat / (np.sqrt(v_hat) + 1e-8)
+    params = optimised(clip_norm)
+    for name in expected:
+        np.testing.assert_allclose(params[name], expected[name], rtol=1e-4, atol=1e-8)
+    if clip_norm is not None:  # the clipping changed the path, by far more than rounding
+        assert np.max(np.abs(optimised(None)["w"] - expected["w"])) > 1e-3

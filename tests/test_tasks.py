@@ -6,6 +6,7 @@ import jax.random as jr
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.signal.windows import hann
 
 import rnnlab
 from rnnlab.tasks import (
@@ -270,3 +271,42 @@ def test_strict_accuracy_needs_every_step_of_the_window():
     outputs[start - 3, 0] = 0.2  # inside the settling time: ignored by both
     outputs[start + 5, 0] = 1.0
     assert float(strict_task.score(jnp.asarray(outputs), trial)) == 1.0
+
+
+def scipy_hann_smoothed(start, stop, num_steps, length=10, height=1.0):
+    """A box of ``height`` on [start, stop) convolved (``mode="same"``) with SciPy's Hann
+    window of length + 2 points without its zero ends, normalised to unit sum."""
+    box = np.zeros(num_steps)
+    box[start:stop] = height
+    window = hann(length + 2)[1:-1]
+    return np.convolve(box, window / window.sum(), mode="same")
+
+
+def test_hann_smoothing_is_scipys_window():
+    from rnnlab.tasks import hann_smoothing
+
+    signal = np.zeros(60)
+    signal[20:27] = 1.0
+    signal[40] = -2.0
+    for length in (2, 5, 10):
+        window = hann(length + 2)[1:-1]
+        expected = np.convolve(signal, window / window.sum(), mode="same")
+        got = np.asarray(hann_smoothing(jnp.asarray(signal), length))
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(hann_smoothing(jnp.asarray(signal), 1)), signal)
+
+
+def test_oscillation_and_interval_waveforms_sample_for_sample(key):
+    """The smoothed pulses and the delayed bump, every step, against SciPy's Hann window."""
+    go = sample_trial(key, OscillationTask(input_noise_std=0.0), condition=1)
+    np.testing.assert_allclose(
+        np.asarray(go.inputs[:, 0]), scipy_hann_smoothed(100, 120, 380), atol=1e-6
+    )
+    spec = IntervalTask(response_delay=100, input_noise_std=0.0, target_noise_std=0.0)
+    go = sample_trial(key, spec, condition=1)
+    np.testing.assert_allclose(
+        np.asarray(go.inputs[:, 0]), scipy_hann_smoothed(50, 70, 300), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.asarray(go.targets[:, 0]), 0.045 + scipy_hann_smoothed(170, 190, 300), atol=1e-6
+    )

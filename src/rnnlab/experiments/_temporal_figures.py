@@ -77,7 +77,11 @@ def leading_eigenvalue_figure(plt, save, a, tasks, arms, periods) -> None:
         if name in periods:
             hz = 1000 / periods[name]
             ax.plot([t - 0.35, t + 0.35], [hz, hz], "k-", lw=1.5, label="1000 / period")
+    ax.plot([], [], "o", mfc="none", color="0.4", ms=3, label="before training (open)")
     ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30)
-    ax.set(ylabel="leading eigenvalue (Hz)", title="rotation of the leading eigenvalue of W")
+    ax.set(
+        ylabel="|arg lambda| / (2 pi dt) (Hz)",
+        title="rotation of the leading eigenvalue of W, after training (filled)",
+    )
     ax.legend(fontsize=7)
     save(fig, "leading_eigenvalue")

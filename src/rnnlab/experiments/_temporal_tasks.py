@@ -457,13 +457,16 @@ METRICS = {
     "<task>.<init>.oscillatory_fraction": "fraction spectrally labelled oscillatory",
     "pruning.tolerated_fraction": (
         "largest pruned fraction (weakest |w|, both signs) up to which the mean AND "
-        "accuracy stays >= 0.9 (at it and every smaller fraction)"
+        "accuracy stays >= 0.9 (at it and every smaller fraction); null if the undamaged "
+        "networks already fall short or 'and' is not among the tasks"
     ),
     "pruning.tolerated_fraction_strict": (
         "the same with the strict accuracy (every step of the response window on the right "
         "side of the threshold, not just its mean)"
     ),
-    "pruning.break_fraction": "smallest pruned fraction with mean AND distance >= 1.0",
+    "pruning.break_fraction": (
+        "smallest pruned fraction with mean AND distance >= 1.0 (null if none reaches it)"
+    ),
     "pruning.tolerated_fraction_relative": (
         "largest pruned fraction whose mean AND distance stays within 2x the undamaged one "
         "(before the first break; the spec's shape criterion)"
@@ -481,7 +484,7 @@ METRICS = {
     ),
     "diversity.oscillatory_fraction": (
         "fraction of all solved networks whose leading eigenvalue is an oscillatory complex "
-        "pair (oscillation index >= 0.15)"
+        "pair (oscillation index >= 0.15); null if no network solved its task"
     ),
     "<task>.<init>.<label>_fraction": (
         "fraction of (network, stimulus) pairs whose hidden state ends on label = fixed_point, "
@@ -501,13 +504,15 @@ METRICS = {
     "<task>.<init>.unstable_points_mean": "unstable or marginal fixed points, likewise",
     "diversity.held_by_oscillation_fraction": (
         "fraction of solved networks with some stimulus ending on a limit cycle, "
-        "quasi-periodic or irregular motion"
+        "quasi-periodic or irregular motion (null if none solved)"
     ),
-    "diversity.label_disagreement_fraction": "spectral vs dynamical label, solved networks",
+    "diversity.label_disagreement_fraction": (
+        "spectral vs dynamical label, solved networks (null if none solved)"
+    ),
     "diversity.num_solved": "networks with accuracy >= 0.95, all tasks",
     "pruning.<sign>.knee_fraction": (
-        "first pruned fraction with mean AND distance > 3x undamaged; sign = both, positive, "
-        "negative, random (the control)"
+        "first pruned fraction with mean AND distance > 3x undamaged (null if none); sign = "
+        "both, positive, negative, random (the control)"
     ),
     "pruning.ratio_at_20": "mean AND distance at 20 % pruned over the undamaged one",
     "pruning.<tolerated_fraction_relative|break_fraction_relative|ratio_at_20>_paper": (
