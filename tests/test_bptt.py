@@ -14,7 +14,7 @@ from rnnlab.tasks import AndTask, FlipFlopTask, sample_batch
 
 def test_masked_mse_by_hand(key):
     net = ElmanRNN(2, 5, 1, key=key, dtype=jnp.float64)
-    trials = sample_batch(key, AndTask(tail=10), 3)
+    trials = sample_batch(key, AndTask(tail=10, settling=0), 3)
     mask = np.ones((3, 80, 1))
     mask[:, :40] = 0.0
     trials = trials._replace(mask=jnp.asarray(mask, jnp.float32))
@@ -69,7 +69,7 @@ class Killed(Exception):
 
 
 def test_checkpoint_resume_is_exact(tmp_path):
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     members = small_members(task, 2, hidden=6, init="normal")
     options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=4, loss_threshold=None)
     reference = train_bptt(members, task, key=jr.key(3), options=options)
@@ -112,7 +112,7 @@ def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch
     with batch-order ids of its own, which the smaller stack must carry along)."""
     from rnnlab.learning import _bptt
 
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     members = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(6)])
     free = BPTTOptions(num_trials=96, batch_size=32, max_epochs=6, loss_threshold=None)
     losses = train_bptt(members, task, key=jr.key(3), options=free, shuffle_ids=shuffle_ids).losses
@@ -141,7 +141,7 @@ def test_stopped_members_leave_the_stack_without_changing_the_others(monkeypatch
 
 
 def test_divergence_is_a_status_or_an_error():
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     members = small_members(task, 2, hidden=6)
     options = BPTTOptions(learning_rate=1e30, num_trials=64, batch_size=32, max_epochs=3)
     result = train_bptt(members, task, key=jr.key(0), options=options)
@@ -149,6 +149,23 @@ def test_divergence_is_a_status_or_an_error():
     assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree.leaves(result.models))
     with pytest.raises(rnnlab.DivergenceError, match="lower learning_rate"):
         train_bptt(members, task, key=jr.key(0), options=options, throw=True)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_an_overflowing_last_update_is_divergence_not_a_result():
+    """One update per epoch: the epoch's loss is computed before the update and is finite,
+    but a float32 learning rate of 1e39 (inf) makes the updated weights non-finite. The
+    member is ``diverged`` and keeps its weights of before the epoch, exactly."""
+    task = AndTask(tail=10, settling=0)
+    members = small_members(task, 2, hidden=6)
+    options = BPTTOptions(learning_rate=1e39, num_trials=32, batch_size=32, max_epochs=1)
+    result = train_bptt(members, task, key=jr.key(0), options=options)
+    assert np.all(np.isfinite(result.losses))
+    assert result.status == ["diverged", "diverged"]
+    for trained, initial in zip(
+        jax.tree.leaves(result.models), jax.tree.leaves(members), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(trained), np.asarray(initial))
 
 
 @pytest.mark.parametrize(
@@ -202,7 +219,7 @@ def test_cells_of_one_shape_share_a_compiled_epoch():
     shared program trains exactly as a freshly compiled one."""
     from rnnlab.learning import _bptt
 
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     options = BPTTOptions(num_trials=64, batch_size=32, max_epochs=2, loss_threshold=None)
     first = small_members(task, 2, hidden=6)
     second = stack_models([ElmanRNN(2, 6, 1, key=jr.key(10 + i)) for i in range(2)])
@@ -236,7 +253,7 @@ def test_padded_networks_of_several_sizes_train_as_their_separate_runs():
     (the member index) trains the second network on other batches."""
     from rnnlab.models import pad_units, trim_units, unstack_model
 
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     options = BPTTOptions(num_trials=96, batch_size=32, max_epochs=3, loss_threshold=None)
     small = ElmanRNN(2, 5, 1, key=jr.key(1), dtype=jnp.float64)
     large = ElmanRNN(2, 8, 1, key=jr.key(2), dtype=jnp.float64)
@@ -283,7 +300,7 @@ def test_rate_scales_train_each_member_as_its_own_rate_alone(tmp_path):
     checkpoint of a scaled run is refused by an unscaled one."""
     from rnnlab.models import unstack_model
 
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     nets = [ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(2)]
     options = BPTTOptions(
         learning_rate=4e-3, num_trials=96, batch_size=32, max_epochs=3, loss_threshold=None
@@ -330,7 +347,7 @@ def test_rate_scales_train_each_member_as_its_own_rate_alone(tmp_path):
 
 @pytest.mark.parametrize("scales", [[1.0], [1.0, 0.0], [1.0, float("nan")]])
 def test_bad_rate_scales(scales):
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     with pytest.raises(rnnlab.InvalidInputError, match="rate_scales"):
         train_bptt(small_members(task, 2, hidden=4), task, key=jr.key(0), rate_scales=scales)
 
@@ -341,7 +358,7 @@ def test_restore_best_keeps_each_members_lowest_loss_epoch(tmp_path):
     checkpointed run killed mid-way resumes to the same result."""
     from rnnlab.models import unstack_model
 
-    task = AndTask(tail=10)
+    task = AndTask(tail=10, settling=0)
     nets = stack_models([ElmanRNN(2, 6, 1, key=jr.key(i), dtype=jnp.float64) for i in range(3)])
     fields = dict(learning_rate=0.1, num_trials=96, batch_size=32, loss_threshold=None)
     best = train_bptt(

@@ -266,6 +266,7 @@ def test_overrides_replace_fields():
         (lambda: jarne_laje_2023("and", pulse_width=0), "pulse_width=0"),
         (lambda: jarne_laje_2023("interval", "root", response_delay=40), "after the trial's end"),
         (lambda: jarne_laje_2023("flipflop", response_delay=120), "T = 1010"),
+        (lambda: jarne_laje_2023("flipflop", response_delay=95), "use response_delay < 90"),
         (lambda: jarne_laje_2023("oscillation", "root", response_delay=100), "flat"),
         (lambda: jarne_laje_2023("oscillation", "paper", response_delay=20), "flat"),
         (lambda: jarne_laje_2023("oscillation", "root", response_delay=20), "empty"),

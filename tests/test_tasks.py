@@ -134,7 +134,14 @@ def test_interval_trial(key):
         (lambda: OrTask(response_delay=2.5), "multiple of dt"),
         (lambda: XorTask(tail=0), "after the trial's end"),
         (lambda: FlipFlopTask(pulse_interval=10), "pulse_interval"),
+        # a layout whose scored window would be empty (every output would score 1)
+        (lambda: AndTask(tail=10), "make tail > 10"),
+        (lambda: AndTask(tail=30, response_jitter=25), "make tail > 35"),
+        (lambda: FlipFlopTask(tail=10), "tail > response_jitter + settling = 10"),
+        (lambda: FlipFlopTask(pulse_interval=25, settling=30), "pulse_interval > settling"),
         (lambda: OscillationTask(period=1), "period"),
+        (lambda: IntervalTask(high_level=2.0), "high_level=2.0 has no effect on IntervalTask"),
+        (lambda: OscillationTask(high_level=0.5), "set amplitude (of the sine) instead"),
         (lambda: make_task("nand"), "task='nand'"),
         (lambda: make_task("and", colour=1), "'colour' is not a field of AndTask"),
         (lambda: make_task("and", pulse_width="abc"), "pulse_width='abc' must be a number"),
@@ -230,6 +237,18 @@ def test_gate_accuracy_is_a_sign_test():
     outputs = jnp.zeros((200, 1)).at[80:, 0].set(0.51)
     assert float(spec.score(outputs, trial)) == 1.0
     assert float(spec.score(outputs.at[80:, 0].set(0.49), trial)) == 0.0
+
+
+def test_an_empty_level_window_scores_zero():
+    """The sign test on a window with no steps has nothing to test: 0, never a free 1."""
+    from rnnlab.tasks._base import level_window_accuracy
+
+    outputs = jnp.zeros((20, 1))
+    targets = jnp.zeros((20, 1))
+    assert float(level_window_accuracy(outputs, targets, [(5, 10)], 0.5)) == 1.0
+    assert float(level_window_accuracy(outputs, targets, [(5, 10), (12, 12)], 0.5)) == 0.5
+    strict = level_window_accuracy(outputs, targets, [(20, 20)], 0.5, strict=True)
+    assert float(strict) == 0.0
 
 
 def test_distance_is_the_euclidean_norm():

@@ -123,6 +123,48 @@ def test_every_metric_is_present(tiny_run):
         assert np.isfinite(metrics[f"{name}.distance"]) and metrics[f"{name}.distance"] > 0
 
 
+def _first_false(flags) -> int:
+    """Index of the first False in ``flags`` (its length if none)."""
+    flags = np.asarray(flags, bool)
+    return int(np.argmin(flags)) if not flags.all() else len(flags)
+
+
+def test_the_issues_summary_metrics_follow_from_the_saved_arrays(tiny_run):
+    """pruning.tolerated_fraction / break_fraction, diversity.oscillatory_fraction and
+    init.epochs_to_criterion.<init>, recomputed from the per-network and per-fraction
+    arrays of the same run by their documented definitions."""
+    config, results, _, _ = tiny_run
+    metrics, arrays = results.metrics, results.arrays
+    fractions = arrays["pruning.fractions"]
+    # tolerated: largest fraction with mean AND accuracy >= 0.9 there and at every smaller one
+    stop = _first_false(arrays["pruning.both.accuracy"] >= 0.9)
+    assert metrics["pruning.tolerated_fraction"] == (float(fractions[stop - 1]) if stop else None)
+    # break: smallest fraction with mean distance >= 1.0
+    far = arrays["pruning.both.distance"] >= 1.0
+    assert metrics["pruning.break_fraction"] == (
+        float(fractions[far.argmax()]) if far.any() else None
+    )
+    # oscillatory: the spectral label's share among the solved networks of every task
+    solved = np.concatenate([arrays[f"{name}.solved"] for name in config.tasks])
+    spectral = np.concatenate([arrays[f"{name}.spectral_oscillatory"] for name in config.tasks])
+    assert solved.sum() == metrics["diversity.num_solved"] > 0
+    assert metrics["diversity.oscillatory_fraction"] == pytest.approx(spectral[solved].mean())
+    # epochs to criterion: the mean epochs of the networks (of that init) that converged
+    per_init = config.members_per_init
+    for index, init in enumerate(config.inits):
+        arm = slice(index * per_init, (index + 1) * per_init)  # members are ordered by init
+        epochs = np.concatenate(
+            [
+                arrays[f"{name}.epochs_trained"][arm][arrays[f"{name}.converged"][arm]]
+                for name in config.tasks
+            ]
+        )
+        expected = float(epochs.mean()) if epochs.size else None
+        assert metrics[f"init.epochs_to_criterion.{init}"] == pytest.approx(expected)
+        if epochs.size:
+            assert 1 <= metrics[f"init.epochs_to_criterion.{init}"] <= config.max_epochs
+
+
 def test_and_is_learned_and_unpruned_distance_is_reproduced(tiny_run):
     config, results, trained, sweep_trainings = tiny_run
     metrics, arrays = results.metrics, results.arrays
@@ -227,6 +269,9 @@ def test_shape_summaries_give_the_published_numbers():
     # a curve that never triples has no knee, and everything up to the end is tolerated
     flat = d.pruning_shape([0.0, 0.1, 0.2], [1.0, 1.5, 1.9])
     assert flat == {"knee_fraction": None, "tolerated_fraction": 0.2, "ratio_at_20": 1.9}
+    # tolerated ends at the first fraction beyond 2x, even if the curve comes back
+    dip = d.pruning_shape([0.0, 0.1, 0.2, 0.3], [1.0, 2.5, 1.5, 2.9])
+    assert (dip["tolerated_fraction"], dip["knee_fraction"]) == (0.0, None)
     with pytest.raises(ValueError, match="must start at 0"):
         d.pruning_shape([0.1, 0.2], [1.0, 2.0])
 
@@ -243,11 +288,48 @@ def test_shape_summaries_give_the_published_numbers():
         ({"inits": ["normal", "random_normal"]}, "inits lists 'normal' twice"),
         ({"inits": ["identity"]}, "pruning_init='orthogonal' is not among inits"),
         ({"learning_rate_decay": -1e-4}, "learning_rate_decay"),
+        ({"task_num_trials": {"flip": 25000}}, "task_num_trials names task 'flip'"),
+        ({"task_num_trials": {"flipflop": 0}}, "=0 must be > 0; e.g. 25000"),
     ],
 )
 def test_bad_sweep_config_is_one_line(overrides, fragment):
     with pytest.raises(Exception, match=fragment):
         EXPERIMENT.make_config(overrides=overrides)
+
+
+def test_task_fields_go_on_top_of_the_task_defaults():
+    """NOT trains without input noise whatever else task_fields sets for it, unless it sets
+    the noise; other tasks keep their own noise."""
+    from rnnlab.experiments._temporal_tasks import _task
+
+    tail_only = EXPERIMENT.make_config(overrides={"task_fields": {"not": {"tail": 60}}})
+    assert (_task(tail_only, "not").input_noise_std, _task(tail_only, "not").tail) == (0.0, 60)
+    assert _task(tail_only, "xor").input_noise_std == 0.1
+    noisy = EXPERIMENT.make_config(overrides={"task_fields": {"not": {"input_noise_std": 0.1}}})
+    assert _task(noisy, "not").input_noise_std == 0.1
+    assert _task(EXPERIMENT.make_config(), "not").input_noise_std == 0.0
+    quick = EXPERIMENT.make_config(quick=True, overrides={"task_fields": {}})
+    assert _task(quick, "not").input_noise_std == 0.0
+
+
+def test_task_num_trials_sets_one_tasks_epoch_and_leaves_the_sweeps():
+    from rnnlab.experiments._temporal_tasks import _options
+
+    config = EXPERIMENT.make_config(
+        overrides={"task_num_trials": {"flipflop": 25000, "interval": 640}}
+    )
+    assert (_options(config, "flipflop").num_trials, _options(config, "and").num_trials) == (
+        25000,
+        15000,
+    )
+    assert _options(config, "flipflop").updates_per_epoch == 25000 // 64 == 390
+    assert _options(config, "interval").num_trials == 640
+    assert _options(config, "interval", sweep=True).num_trials == 15000
+
+
+def test_pruning_init_takes_the_initialisers_aliases():
+    config = EXPERIMENT.make_config(overrides={"pruning_init": "random_normal"})
+    assert config.pruning_init == "normal"
 
 
 def test_the_authors_optimiser_reaches_the_training_options():

@@ -67,21 +67,21 @@ def pruning_shape(fractions, distances) -> dict[str, float | None]:
     """Shape of a pruning curve (spec §5.4 acceptance), relative to the undamaged distance.
 
     ``knee_fraction``: the first pruned fraction whose distance exceeds 3x the undamaged
-    one (None if none); ``tolerated_fraction``: the largest fraction before the knee whose
-    distance stays within 2x; ``ratio_at_20``: distance at the fraction nearest 20 % over
-    the undamaged one. ``fractions`` must start at 0.
+    one (None if none); ``tolerated_fraction``: the largest fraction up to which (at it
+    and every smaller fraction) the distance stays within 2x; ``ratio_at_20``: distance
+    at the fraction nearest 20 % over the undamaged one. ``fractions`` must start at 0.
     """
     fractions, distances = np.asarray(fractions, float), np.asarray(distances, float)
     if fractions[0] != 0.0:
         raise ValueError(f"pruning fractions must start at 0, got {fractions[0]}")
     undamaged = distances[0]
     broken = np.nonzero(distances > 3 * undamaged)[0]
-    stop = broken[0] if broken.size else len(fractions)
-    within = np.nonzero(distances[:stop] <= 2 * undamaged)[0]
+    beyond = np.nonzero(~(distances <= 2 * undamaged))[0]  # NaN counts as beyond
+    stop = beyond[0] if beyond.size else len(fractions)
     near_20 = int(np.argmin(np.abs(fractions - 0.2)))
     return {
         "knee_fraction": float(fractions[broken[0]]) if broken.size else None,
-        "tolerated_fraction": float(fractions[within[-1]]),
+        "tolerated_fraction": float(fractions[stop - 1]) if stop else None,
         "ratio_at_20": float(distances[near_20] / undamaged),
     }
 

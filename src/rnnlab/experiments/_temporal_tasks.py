@@ -39,7 +39,9 @@ fewer trials per epoch and shorter task layouts; compare ratios, not absolute di
 oscillation of their stored network: T = 420, period 35 ms), with ``task_fields`` on top
 (``--quick`` sets shorter layouts: add ``--set task_fields={}``); the root scripts' delayed
 pulse ends at 100 ms, so their sweeps need ``delays`` <= 30.
-The default keeps the authors' 15,000 trials per epoch (235 updates): at N = 50 with 4
+The default keeps the authors' 15,000 trials per epoch (234 updates of 64: the last partial
+batch of 24, which their Keras loop keeps, is dropped so every update has one shape; the
+flip-flop too, where the authors used 25,000: ``task_num_trials``): at N = 50 with 4
 networks per initialisation, 2,048 trials (32 updates an epoch, 20 epochs) left 1 of 4
 orthogonal and 2 of 4 normal AND networks on a plateau (AND accuracy 0.90, NOT 0.54),
 while 8,192 trials solved every orthogonal AND, NOT and oscillation network (accuracy
@@ -76,7 +78,7 @@ CPU cores; the sweeps' distances in quick mode are from undertrained networks).
 Cost of the default (paper) sizes on a CPU, on one core of the project's 2-core machines
 (docs/results.md): since Elman networks train through the batch-major
 :func:`rnnlab.models.elman_outputs` (2.5-3x faster per update than before), a flip-flop arm
-of 20 networks (1,010 steps, 25,000 trials) costs about 110 s per epoch on an idle core,
+of 20 networks (1,010 steps, 15,000 trials) costs about 110 s per epoch on an idle core,
 at most 20 epochs; the 200-step gates (15,000 trials) cost about an eighth of that.
 Before it, an AND
 cell of 40 networks took 2,600 s of CPU and the flip-flop ~14 min per epoch. The sweeps
@@ -186,6 +188,9 @@ INITS = ("orthogonal", "normal")  # the paper's two arms, the default
 # so a run of some initialisations builds the same networks as a run of all of them.
 INIT_KEYS = ("orthogonal", "normal", "identity", "glorot_uniform")
 _INIT_ALIASES = {"random_normal": "normal", "glorot": "glorot_uniform"}
+#: Spec fields every layout gets unless ``task_fields`` sets them: NOT without input noise
+#: (the authors' paper copy; their root generator adds 0.1).
+TASK_DEFAULTS = {"not": {"input_noise_std": 0.0}}
 
 
 class TemporalTasksConfig(ExperimentConfig):
@@ -230,7 +235,15 @@ class TemporalTasksConfig(ExperimentConfig):
         "a quarter of the 130 ms networks jumped late to a flat output (distance 1.41 -> 0.99)",
     )
     num_trials: int = pydantic.Field(
-        15000, gt=0, description="training trials per epoch (the authors' 15,000)"
+        15000,
+        gt=0,
+        description="training trials per epoch (the authors' 15,000; the last partial batch "
+        "is dropped: 234 updates of 64)",
+    )
+    task_num_trials: dict[str, int] = pydantic.Field(
+        {},
+        description="per-task training trials per epoch, overriding num_trials, e.g. "
+        "{'flipflop': 25000} (the authors' flip-flop count; our recorded runs used 15,000)",
     )
     batch_size: int = pydantic.Field(64, gt=0)
     max_epochs: int = pydantic.Field(20, gt=0)
@@ -249,9 +262,10 @@ class TemporalTasksConfig(ExperimentConfig):
         "authors': orthogonal)",
     )
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
-        {"not": {"input_noise_std": 0.0}},
-        description="per-task spec overrides, e.g. {'and': {'tail': 60}}; default: NOT "
-        "without input noise (the authors' paper copy)",
+        {},
+        description="per-task spec overrides, e.g. {'and': {'tail': 60}}, on top of "
+        "TASK_DEFAULTS (NOT without input noise, the authors' paper copy; put it back with "
+        "{'not': {'input_noise_std': 0.1}})",
     )
     label_steps: int = pydantic.Field(5000, gt=0, description="silent steps after a stimulus")
     label_window: int = pydantic.Field(1000, gt=0, description="last steps that are labelled")
@@ -322,6 +336,24 @@ class TemporalTasksConfig(ExperimentConfig):
             if name not in TASKS:
                 raise ValueError(f"task {name!r} is unknown; choose from {sorted(TASKS)}")
         return tasks
+
+    @pydantic.field_validator("task_num_trials")
+    @classmethod
+    def _known_task_num_trials(cls, counts: dict) -> dict:
+        for name, count in counts.items():
+            if name not in TASKS:
+                raise ValueError(
+                    f"task_num_trials names task {name!r}, which is unknown; "
+                    f"choose from {sorted(TASKS)}"
+                )
+            if count <= 0:
+                raise ValueError(f"task_num_trials[{name!r}]={count} must be > 0; e.g. 25000")
+        return counts
+
+    @pydantic.field_validator("pruning_init")
+    @classmethod
+    def _canonical_pruning_init(cls, name: str) -> str:
+        return _INIT_ALIASES.get(name, name)
 
     @pydantic.field_validator("task_fields")
     @classmethod
@@ -408,7 +440,7 @@ QUICK = {
         "and": {"tail": 30},
         "or": {"tail": 30},
         "xor": {"tail": 30},
-        "not": {"tail": 30, "input_noise_std": 0.0},
+        "not": {"tail": 30},
         "flipflop": {"num_pulses": 3, "pulse_interval": 60, "stimulus_onset": 20, "tail": 40},
         "oscillation": {
             "stimulus_onset": 20,
@@ -552,11 +584,11 @@ def _layout_task(layout: str, name: str, **fields):
 
 
 def _task(config, name: str):
-    fields = config.task_fields.get(name, {})
+    fields = {**TASK_DEFAULTS.get(name, {}), **config.task_fields.get(name, {})}
     try:
         return _layout_task(config.task_layout, name, **fields)
     except InvalidInputError as error:
-        if config.task_layout == "rnnlab" or not fields:
+        if config.task_layout == "rnnlab" or name not in config.task_fields:
             raise
         raise InvalidInputError(
             f"{error} (task_layout={config.task_layout!r} with task_fields for {name!r}: "
@@ -581,12 +613,19 @@ def _cell_suffix(config) -> str:
     return arms + _layout_suffix(config)
 
 
-def _options(config: TemporalTasksConfig, name: str, learning_rate=None) -> BPTTOptions:
+def _options(
+    config: TemporalTasksConfig, name: str, learning_rate=None, *, sweep: bool = False
+) -> BPTTOptions:
+    """Training options of the task cell ``name`` (``sweep``: of a delay or size sweep
+    cell, which ``task_num_trials`` leaves alone)."""
+    num_trials = (
+        config.num_trials if sweep else config.task_num_trials.get(name, config.num_trials)
+    )
     return BPTTOptions(
         learning_rate=config.learning_rate if learning_rate is None else learning_rate,
         learning_rate_decay=config.learning_rate_decay,
-        batch_size=min(config.batch_size, config.num_trials),
-        num_trials=config.num_trials,
+        batch_size=min(config.batch_size, num_trials),
+        num_trials=num_trials,
         max_epochs=config.max_epochs,
         loss_threshold=LOSS_THRESHOLDS[name] * config.loss_threshold_scale,
         clip_norm=config.clip_norm,
@@ -822,7 +861,7 @@ def _train_size_stack(config, key, delay: float, sizes: list[int], checkpoints) 
         models,
         task,
         key=data_key,
-        options=_options(config, "interval", rates[0]),
+        options=_options(config, "interval", rates[0], sweep=True),
         checkpoint_dir=None if checkpoints is None else Path(checkpoints) / folder,
         shuffle_ids=np.tile(np.arange(first, first + members), len(sizes)),
         rate_scales=np.repeat(np.array(rates) / rates[0], members),

@@ -12,7 +12,8 @@ Members (seeds, initialisations) are stacked along a leading axis
 over the updates of an epoch. Every member sees the same trials (drawn once from the data
 key) in its own order (reshuffled every epoch). A member stops when its mean training loss
 over an epoch falls below ``loss_threshold`` (status ``converged``), or when that loss is
-not finite (status ``diverged``; its parameters are those before the failing epoch).
+or its parameters after it are not finite (status ``diverged``; its parameters are those
+before the failing epoch).
 Stopped members are frozen by a mask, so shapes stay static; once at most half of the
 members still run, an epoch computes only a stack of the running ones (padded to one of
 about log2(members) widths), so early stopping also saves time.
@@ -349,6 +350,14 @@ def _keep_old(diverged, new, old):
     return jnp.where(diverged.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
 
 
+def _finite_members(params) -> jax.Array:
+    """Per member: whether every parameter is finite (the epoch's mean loss, computed
+    before each update, misses a last update that overflows)."""
+    leaves = [leaf for leaf in jax.tree.leaves(params) if eqx.is_inexact_array(leaf)]
+    finite = [jnp.all(jnp.isfinite(leaf.reshape(leaf.shape[0], -1)), axis=1) for leaf in leaves]
+    return functools.reduce(jnp.logical_and, finite)
+
+
 def _lowest(losses: jax.Array) -> jax.Array:
     """Each member's lowest epoch loss so far (inf before its first finite one)."""
     return jnp.min(jnp.where(jnp.isnan(losses), jnp.inf, losses), axis=0)
@@ -472,7 +481,7 @@ def train_bptt(
         params, opt_state, loss = epoch_fn(
             state.params, state.opt_state, running, active, trials, jr.fold_in(shuffle_key, epoch)
         )
-        finite = jnp.isfinite(loss)
+        finite = jnp.isfinite(loss) & _finite_members(params)
         diverged = running & ~finite
         params = jax.tree.map(partial(_keep_old, diverged), params, state.params)
         opt_state = jax.tree.map(partial(_keep_old, diverged), opt_state, state.opt_state)

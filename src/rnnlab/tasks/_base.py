@@ -217,6 +217,15 @@ class AbstractTask(eqx.Module):
             if getattr(self, name) < 0:
                 raise InvalidInputError(f"{name}={getattr(self, name)!r} must be >= 0")
 
+    def _check_unused(self, name: str, instead: str) -> None:
+        """Refuse a shared field that this task's target does not use, unless at its default."""
+        default = {f.name: f.default for f in dataclasses.fields(self)}[name]
+        if getattr(self, name) != default:
+            raise InvalidInputError(
+                f"{name}={getattr(self, name)!r} has no effect on {type(self).__name__}; "
+                f"set {instead} instead"
+            )
+
     def steps(self, name: str) -> int:
         """The field ``name`` (ms) in steps."""
         return _steps(name, getattr(self, name), self.dt)
@@ -371,7 +380,8 @@ def level_window_accuracy(
 
     The target level of a window is the mean clean target over it; the window is correct
     when ``sign(mean_W z - θ) == sign(level - θ)`` (a sign test, output channel 0), or,
-    with ``strict``, when every step of it is on that side.
+    with ``strict``, when every step of it is on that side. An empty window scores 0
+    (the task specs refuse layouts that would make one).
     """
     num_steps = outputs.shape[0]
     clean_targets = clean_targets.astype(outputs.dtype)
@@ -383,9 +393,10 @@ def level_window_accuracy(
         level = jnp.sum(inside * clean_targets[:, 0]) / count
         if strict:
             right_side = (outputs[:, 0] > threshold) == (level > threshold)
-            correct.append(jnp.all(right_side | (inside == 0)))
+            right = jnp.all(right_side | (inside == 0))
         else:
-            correct.append((mean_output > threshold) == (level > threshold))
+            right = (mean_output > threshold) == (level > threshold)
+        correct.append(right & (jnp.sum(inside) > 0))
     return jnp.mean(jnp.stack(correct).astype(outputs.dtype))
 
 

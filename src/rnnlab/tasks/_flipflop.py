@@ -51,6 +51,14 @@ class FlipFlopTask(AbstractTask):
                 f"tail={self.tail!r} ms puts the last response after the trial's end; "
                 "make tail > response_jitter, e.g. 80"
             )
+        settle, jitter = self.steps("settling"), self._jitter_steps()
+        if interval <= settle or self.steps("tail") <= jitter + settle:
+            raise InvalidInputError(
+                f"settling={self.settling!r} ms leaves a held level unscored (pulse_interval="
+                f"{self.pulse_interval!r} ms, tail={self.tail!r} ms, response_jitter="
+                f"{self.response_jitter!r} ms); make pulse_interval > settling and tail > "
+                f"response_jitter + settling = {self.response_jitter + self.settling:g}"
+            )
 
     @property
     def num_inputs(self) -> int:

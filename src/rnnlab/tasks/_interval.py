@@ -63,6 +63,7 @@ class IntervalTask(AbstractTask):
 
     def __check_init__(self):
         self._check_shared()
+        self._check_unused("high_level", "response_amplitude (the response peak)")
         _steps("response_width", self.response_width, self.dt, allow_zero=False)
         _steps("trial_length", self.trial_length, self.dt, allow_zero=False)
         for name in ("pulse_smoothing", "response_smoothing"):

@@ -32,6 +32,12 @@ class AbstractGateTask(AbstractTask):
                 f"tail={self.tail!r} ms leaves no response after the trial's end (response "
                 f"jitter {self.response_jitter!r} ms); make tail > response_jitter, e.g. 130"
             )
+        if self.steps("tail") <= self.steps("response_jitter") + self.steps("settling"):
+            raise InvalidInputError(
+                f"tail={self.tail!r} ms leaves no scored response (response_jitter="
+                f"{self.response_jitter!r} ms + settling={self.settling!r} ms); make tail > "
+                f"{self.response_jitter + self.settling:g} or settling smaller"
+            )
 
     @abc.abstractmethod
     def gate(self, levels: Int[Array, " input"]) -> Int[Array, ""]:

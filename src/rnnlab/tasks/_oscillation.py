@@ -73,6 +73,7 @@ class OscillationTask(AbstractTask):
 
     def __check_init__(self):
         self._check_shared()
+        self._check_unused("high_level", "amplitude (of the sine)")
         _steps("oscillation_duration", self.oscillation_duration, self.dt, allow_zero=False)
         if not self.period >= 2 * self.dt:
             raise InvalidInputError(

@@ -58,11 +58,12 @@ def _gate(task: str, variant: str, delay: float, overrides: dict) -> dict:
 
 
 def _flipflop(task: str, variant: str, delay: float, overrides: dict) -> dict:
-    if "tail" not in overrides and not delay < 100:
+    settling = overrides.get("settling", 10.0)
+    if "tail" not in overrides and not delay + settling < 100:
         raise InvalidInputError(
-            f"response_delay={delay!r} ms puts the flip-flop's last response after the "
-            "authors' fixed trial end T = 1010 ms; use response_delay < 100, or pass tail=... "
-            "to lengthen the trial"
+            f"response_delay={delay!r} ms leaves the flip-flop's last response no scored step "
+            f"before the authors' fixed trial end T = 1010 ms (settling {settling!r} ms); use "
+            f"response_delay < {100 - settling:g}, or pass tail=... to lengthen the trial"
         )
     return {
         "stimulus_onset": 50.0,
@@ -187,7 +188,8 @@ def jarne_laje_2023(
     **Flip-flop**. Only the root generator exists, so both variants are the same: 8 pulses
     on $[50 + 120k, 70 + 120k)$, each on a random channel (1 sets, 0 resets); after pulse
     $k$ the target holds its level from $70 + 120k + \Delta$; $y_0 = 0.01$; input noise
-    0.1. $T = 1010$ whatever $\Delta$ (tail $= 100 - \Delta$), so $\Delta < 100$.
+    0.1. $T = 1010$ whatever $\Delta$ (tail $= 100 - \Delta$), so $\Delta < 90$: the last
+    level needs a scored step after the 10 ms settling.
 
     **Oscillation** (go/no-go). Input: on $[100, 100 + w)$ a box of ones convolved with a
     Hann window of $M$ points (zero end points included, unit sum) in SciPy's ``"same"``
