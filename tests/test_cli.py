@@ -173,5 +173,18 @@ def test_diverging_run_is_reported_failed_without_metrics(tmp_path):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
+def test_object_arrays_are_refused_not_pickled(tmp_path):
+    from rnnlab.experiments._rundir import atomic_write_npz
+
+    with pytest.raises(TypeError, match="'labels' holds Python objects"):
+        atomic_write_npz(
+            tmp_path / "a.npz", {"x": np.zeros(2), "labels": np.array(["a", None], dtype=object)}
+        )
+    assert not (tmp_path / "a.npz").exists()
+    atomic_write_npz(tmp_path / "b.npz", {"x": np.arange(3.0)})
+    with np.load(tmp_path / "b.npz", allow_pickle=False) as saved:
+        np.testing.assert_array_equal(saved["x"], np.arange(3.0))
+
+
 def test_registry_ids_match_design():
     assert "chaos-onset" in REGISTRY

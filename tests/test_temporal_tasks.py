@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import rnnlab.experiments._temporal_tasks as tt
+from rnnlab import InvalidInputError
 from rnnlab.analysis._solutions import _float64
 from rnnlab.experiments._base import SilentProgress
 from rnnlab.experiments._temporal_tasks import EXPERIMENT
@@ -290,11 +291,20 @@ def test_shape_summaries_give_the_published_numbers():
         ({"learning_rate_decay": -1e-4}, "learning_rate_decay"),
         ({"task_num_trials": {"flip": 25000}}, "task_num_trials names task 'flip'"),
         ({"task_num_trials": {"flipflop": 0}}, "=0 must be > 0; e.g. 25000"),
+        ({"task_fields": {"and": {"tail": float("inf")}}}, "tail=inf must be a finite number"),
+        ({"task_fields": {"or": {"input_noise_std": float("nan")}}}, "input_noise_std=nan"),
+        ({"delays": [float("inf")]}, "delays.0: Input should be a finite number"),
+        ({"loss_threshold_scale": float("inf")}, "loss_threshold_scale"),
+        ({"clip_norm": 0.0}, "clip_norm: Input should be greater than 0"),
+        # task_fields of a task not in tasks are checked too
+        ({"tasks": ["and"], "task_fields": {"xor": {"dt": "a"}}}, "dt='a' must be a number"),
+        ({"model": "rate", "tasks": ["and"], "task_fields": {"xor": {"dt": None}}}, "dt=None"),
     ],
 )
 def test_bad_sweep_config_is_one_line(overrides, fragment):
-    with pytest.raises(Exception, match=fragment):
+    with pytest.raises(InvalidInputError, match=fragment) as info:
         EXPERIMENT.make_config(overrides=overrides)
+    assert "\n" not in str(info.value)
 
 
 def test_task_fields_go_on_top_of_the_task_defaults():
@@ -310,6 +320,24 @@ def test_task_fields_go_on_top_of_the_task_defaults():
     assert _task(EXPERIMENT.make_config(), "not").input_noise_std == 0.0
     quick = EXPERIMENT.make_config(quick=True, overrides={"task_fields": {}})
     assert _task(quick, "not").input_noise_std == 0.0
+
+
+def test_a_run_without_and_has_every_pruning_summary_null():
+    config = EXPERIMENT.make_config(
+        quick=True,
+        overrides={
+            **SMALL_AND,
+            "tasks": ["not"],
+            "task_fields": {"not": {"tail": 30}},
+            "num_trials": 64,
+            "max_epochs": 1,
+        },
+    )
+    metrics = EXPERIMENT.run(config, key=jr.key(0), progress=SilentProgress()).metrics
+    assert {name: metrics[name] for name in tt.PRUNING_SUMMARIES} == dict.fromkeys(
+        tt.PRUNING_SUMMARIES
+    )
+    assert len(tt.PRUNING_SUMMARIES) == 10 and np.isfinite(metrics["not.distance"])
 
 
 def test_task_num_trials_sets_one_tasks_epoch_and_leaves_the_sweeps():
@@ -372,26 +400,24 @@ def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch)
     import rnnlab.experiments._temporal_tasks as tt
     from rnnlab.experiments._rundir import run_experiment
 
-    config = EXPERIMENT.make_config(
-        quick=True,
-        overrides={
-            "tasks": ["and", "not"],
-            "hidden_size": 8,
-            "members_per_init": 1,
-            "num_trials": 64,
-            "max_epochs": 2,
-            "eval_trials": 8,
-            "pruning_fractions": [0.0, 0.3],
-            "task_fields": {"and": {"tail": 30}, "not": {"tail": 30}},
-            "label_steps": 50,
-            "label_window": 20,
-            "fixed_point_networks": 0,
-            "delays": [25.0],
-            "sizes": [],
-            "sweep_members": 1,
-            "sweep_task_fields": {"trial_length": 120},
-        },
-    )
+    overrides = {
+        "tasks": ["and", "not"],
+        "hidden_size": 8,
+        "members_per_init": 1,
+        "num_trials": 64,
+        "max_epochs": 2,
+        "eval_trials": 8,
+        "pruning_fractions": [0.0, 0.3],
+        "task_fields": {"and": {"tail": 30}, "not": {"tail": 30}},
+        "label_steps": 50,
+        "label_window": 20,
+        "fixed_point_networks": 0,
+        "delays": [25.0],
+        "sizes": [],
+        "sweep_members": 1,
+        "sweep_task_fields": {"trial_length": 120},
+    }
+    config = EXPERIMENT.make_config(quick=True, overrides=overrides)
     resumed = []
     train = tt.train_bptt
 
@@ -409,6 +435,35 @@ def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch)
     assert run_experiment(EXPERIMENT, config, tmp_path)["state"] == "done"
     assert resumed[3:] == [2, 2, 2]  # every cell resumed after its last (second) epoch
     assert json.loads((tmp_path / "metrics.json").read_text()) == first
+    # same seed, fresh directory: the same numbers
+    assert run_experiment(EXPERIMENT, config, tmp_path / "fresh")["state"] == "done"
+    assert json.loads((tmp_path / "fresh" / "metrics.json").read_text()) == first
+    assert resumed[6:] == [0, 0, 0]
+    # killed right after the first epoch's checkpoint of the first cell: the rerun resumes
+    # that cell from epoch 1, trains the rest afresh and ends with the same numbers
+    killed = tmp_path / "killed"
+
+    def kill_after_first_epoch(*args, **kwargs):
+        def kill(epoch, losses):
+            raise RuntimeError(f"killed after epoch {epoch}")
+
+        return recording(*args, on_epoch_end=kill, **kwargs)
+
+    monkeypatch.setattr(tt, "train_bptt", kill_after_first_epoch)
+    status = run_experiment(EXPERIMENT, config, killed)
+    assert status["state"] == "failed" and "killed after epoch 1" in status["error"]
+    monkeypatch.setattr(tt, "train_bptt", recording)
+    del resumed[:]
+    assert run_experiment(EXPERIMENT, config, killed)["state"] == "done"
+    assert resumed == [1, 0, 0]
+    assert json.loads((killed / "metrics.json").read_text()) == first
+    # another config into the same directory is refused before anything there changes
+    other = EXPERIMENT.make_config(quick=True, overrides={**overrides, "hidden_size": 6})
+    with pytest.raises(InvalidInputError, match="differs in hidden_size") as info:
+        run_experiment(EXPERIMENT, other, tmp_path)
+    assert "\n" not in str(info.value) and "give another --out" in str(info.value)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == first
+    assert json.loads((tmp_path / "status.json").read_text())["state"] == "done"
 
 
 def test_a_cell_where_every_network_diverges_fails_the_run_with_the_reason(tmp_path):
@@ -679,7 +734,7 @@ def test_the_rate_model_runs_every_analysis(tmp_path):
 
 
 def test_rate_model_needs_tau_of_at_least_dt():
-    with pytest.raises(Exception, match="tau=0.5"):
+    with pytest.raises(InvalidInputError, match="tau=0.5"):
         EXPERIMENT.make_config(overrides={"model": "rate", "tau": 0.5})
 
 
@@ -704,7 +759,7 @@ def test_task_layout_builds_the_authors_generators(tmp_path):
     assert _task(config, "oscillation").num_steps == 420  # the stored network's layout
     assert _sweep_task(config, 150.0) == jarne_laje_2023("interval", "paper", response_delay=150.0)
     # the root scripts' delayed pulse ends at 100 ms: the default delays are refused
-    with pytest.raises(Exception, match="response_delay=35.0"):
+    with pytest.raises(InvalidInputError, match="response_delay=35.0"):
         EXPERIMENT.make_config(overrides={"task_layout": "root"})
 
     tiny = EXPERIMENT.make_config(

@@ -22,7 +22,7 @@ from .._types import Key
 class ExperimentConfig(pydantic.BaseModel):
     """Base of every experiment's config: frozen, unknown keys rejected, a seed."""
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     seed: int = pydantic.Field(0, ge=0, description="base seed; same seed, same results")
     quick: bool = pydantic.Field(False, description="smaller sizes, same code path")

@@ -47,8 +47,12 @@ def atomic_write_json(path: Path, value: Any) -> None:
 
 def atomic_write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write arrays to an ``.npz`` atomically (object arrays are refused: no pickle)."""
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise TypeError(f"array {name!r} holds Python objects, which npz would pickle")
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -96,6 +100,34 @@ def prepare_output(out: Path) -> Path:
     return out
 
 
+def check_resumable(out: Path, experiment: Experiment, config: ExperimentConfig) -> None:
+    """Refuse, before anything in ``out`` is touched, to start a resumable run where
+    ``out/checkpoints`` holds the training state of a run with another config: its cells
+    would be refused one by one, after the earlier results were cleared. Fields that the
+    earlier ``config.json`` lacks (added since) are not compared."""
+    checkpoints, stored = Path(out) / "checkpoints", Path(out) / "config.json"
+    if not (experiment.resumable and checkpoints.is_dir() and stored.is_file()):
+        return
+    if not any(checkpoints.iterdir()):
+        return
+    try:
+        earlier = json.loads(stored.read_text())
+    except (OSError, ValueError):
+        return
+    ours = json.loads(json.dumps(config.model_dump()))
+    theirs = earlier.get("config", {})
+    changed = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])
+    if earlier.get("experiment") != experiment.id:
+        changed = ["experiment", *changed]
+    if changed:
+        shown = ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else "")
+        raise InvalidInputError(
+            f"--out {str(out)!r} holds the checkpoints of a run with another config (it "
+            f"differs in {shown}); give another --out, or delete {str(checkpoints)!r} to "
+            "start afresh"
+        )
+
+
 def run_experiment(
     experiment: Experiment,
     config: ExperimentConfig,
@@ -113,6 +145,7 @@ def run_experiment(
     from ..report import write_run_report
 
     out = prepare_output(out)
+    check_resumable(out, experiment, config)
     for stale in ("metrics.json", "arrays.npz"):
         (out / stale).unlink(missing_ok=True)
     atomic_write_json(out / "status.json", {"state": "running", "error": None})
@@ -130,7 +163,8 @@ def run_experiment(
         status = {"state": "failed", "error": f"{type(error).__name__}: {error}"}
         atomic_write_json(out / "status.json", status)
         return status
-    except InvalidInputError:
+    except InvalidInputError as error:  # the CLI prints it and exits 2
+        atomic_write_json(out / "status.json", {"state": "failed", "error": str(error)})
         raise
     except Exception as error:  # a failed run records why, then the CLI exits 1
         status = {

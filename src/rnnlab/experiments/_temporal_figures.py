@@ -61,7 +61,8 @@ def initialisation_figure(plt, save, a, tasks, arms) -> None:
 
 
 def leading_eigenvalue_figure(plt, save, a, tasks, arms, periods) -> None:
-    """Rotation frequency of the max-real-part eigenvalue of W, |arg lambda| / (2 pi dt),
+    """Rotation frequency of the max-real-part eigenvalue of W, 1000 |arg lambda| / (2 pi dt)
+    Hz (dt in ms),
     per network before (open) and after (filled) training; ``periods`` {task: ms}, each
     task's target frequency 1000 / period Hz as a bar."""
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
@@ -80,7 +81,7 @@ def leading_eigenvalue_figure(plt, save, a, tasks, arms, periods) -> None:
     ax.plot([], [], "o", mfc="none", color="0.4", ms=3, label="before training (open)")
     ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30)
     ax.set(
-        ylabel="|arg lambda| / (2 pi dt) (Hz)",
+        ylabel="1000 |arg lambda| / (2 pi dt) (Hz)",
         title="rotation of the leading eigenvalue of W, after training (filled)",
     )
     ax.legend(fontsize=7)

@@ -227,7 +227,9 @@ class TemporalTasksConfig(ExperimentConfig):
         description="Keras' legacy decay per update, lr_k = lr/(1 + decay k) (the authors': "
         "1e-4 with learning_rate 1e-4 and clip_norm None)",
     )
-    clip_norm: float | None = pydantic.Field(1.0, description="clip by global norm; None: off")
+    clip_norm: float | None = pydantic.Field(
+        1.0, gt=0, description="clip by global norm; None: off"
+    )
     restore_best: bool = pydantic.Field(
         True,
         description="each network ends with its parameters after its epoch of lowest training "
@@ -391,15 +393,13 @@ class TemporalTasksConfig(ExperimentConfig):
                 f"label_window={self.label_window} must not exceed label_steps={self.label_steps}"
             )
         # every task and sweep cell must be a possible trial (one-line error otherwise)
-        for name in self.tasks:
-            _task(self, name)
-        for delay in self.delays:
-            _sweep_task(self, delay)
+        specs = [_task(self, name) for name in dict.fromkeys([*self.tasks, *self.task_fields])]
+        specs += [_sweep_task(self, delay) for delay in self.delays]
         if self.sizes:
-            _sweep_task(self, self.size_sweep_delay)
+            specs.append(_sweep_task(self, self.size_sweep_delay))
         if self.model == "rate":
-            dts = [f.get("dt", 1.0) for f in [*self.task_fields.values(), self.sweep_task_fields]]
-            if self.tau < max(dts):
+            dts = [spec.dt for spec in specs]
+            if dts and self.tau < max(dts):
                 raise ValueError(
                     f"tau={self.tau!r} ms must be >= the task's dt={max(dts)!r} ms for "
                     "model=rate (forward Euler); e.g. tau=5"
@@ -464,14 +464,27 @@ QUICK = {
     "learning_rate": 1e-3,
 }
 
+#: The pruning summaries, null in a run without ``and``.
+PRUNING_SUMMARIES = [
+    "pruning.tolerated_fraction",
+    "pruning.tolerated_fraction_strict",
+    "pruning.break_fraction",
+    "pruning.num_networks",
+] + [
+    f"pruning.{name}{whose}"
+    for name in ("tolerated_fraction_relative", "break_fraction_relative", "ratio_at_20")
+    for whose in ("", "_paper")
+]
+
 METRICS = {
     "<task>.accuracy": "threshold accuracy, mean over all trained networks of the task",
     "<task>.distance": "the paper's distance ||z - y||_2 per trial, mean over networks",
     "<task>.distance_clean": "distance against the noise-free target, mean over networks",
     "<task>.rmse_clean": "distance_clean / sqrt(T): per-step error, comparable across tasks",
     "<task>.<init>.diverged_fraction": (
-        "fraction whose training loss became non-finite (kept at their last finite epoch; "
-        "a cell where all diverge fails the run)"
+        "fraction whose training loss or weights became non-finite (each keeps its weights of "
+        "its lowest-loss epoch with restore_best, else of before the failing epoch; a task "
+        "whose networks all diverge, over every initialisation, fails the run)"
     ),
     "<task>.<init>.accuracy_mean": "accuracy, mean over the networks of one initialisation",
     "<task>.<init>.distance_mean": "distance, mean over the networks of one initialisation",
@@ -484,7 +497,7 @@ METRICS = {
         "|arg lambda| of the max-real-part eigenvalue of W after training (rad per step)"
     ),
     "<task>.<init>.leading_frequency_hz_after_mean": (
-        "that eigenvalue's rotation as a frequency, |arg lambda| / (2 pi dt), in Hz (dt in ms)"
+        "that eigenvalue's rotation as a frequency, 1000 |arg lambda| / (2 pi dt) Hz (dt in ms)"
     ),
     "<task>.<init>.oscillatory_fraction": "fraction spectrally labelled oscillatory",
     "pruning.tolerated_fraction": (
@@ -1084,8 +1097,8 @@ def run(config: TemporalTasksConfig, *, key, progress, checkpoint_dir=None) -> R
 
         fractions = np.array(config.pruning_fractions)
         arrays["pruning.fractions"] = fractions
-        metrics["pruning.tolerated_fraction"] = None
-        metrics["pruning.break_fraction"] = None
+        for name in PRUNING_SUMMARIES:  # null unless AND is trained (then all are set)
+            metrics.setdefault(name, None)
         if and_models is not None:
             curves = pruning_curves(
                 and_models,

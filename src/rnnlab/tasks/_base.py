@@ -48,6 +48,8 @@ class Trial(NamedTuple):
 
 def _steps(name: str, value: float, dt: float, *, allow_zero: bool = True) -> int:
     """``value`` ms as a whole number of steps of ``dt`` ms, or a one-line error."""
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{name}={value!r} ms must be a finite number; e.g. {name}=20")
     steps = value / dt
     if value < 0 or (value == 0 and not allow_zero):
         raise InvalidInputError(
@@ -76,6 +78,11 @@ def check_fields(cls: type, fields: dict) -> None:
             raise InvalidInputError(
                 f"{cls.__name__} field {name}={value!r} must be a number; e.g. {name}={default!r}"
             )
+        if numeric and not math.isfinite(value):
+            raise InvalidInputError(
+                f"{cls.__name__} field {name}={value!r} must be a finite number; "
+                f"e.g. {name}={default!r}"
+            )
 
 
 def build_spec(cls: type, fields: dict) -> "AbstractTask":
@@ -86,7 +93,7 @@ def build_spec(cls: type, fields: dict) -> "AbstractTask":
         return cls(**fields)
     except InvalidInputError:
         raise
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, ArithmeticError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InvalidInputError(
             f"{cls.__name__} cannot be built from {fields}: {message}; give each field a "
