@@ -130,7 +130,7 @@ def reproduce(
 ) -> None:
     """Reproduce one experiment (or all) and write its run directory and report."""
     from .experiments import REGISTRY, get_experiment, parse_assignment
-    from .experiments._rundir import prepare_output
+    from .experiments._rundir import check_resumable, prepare_output
 
     if seed is not None and seed < 0:
         raise InvalidInputError(f"--seed {seed} must be >= 0")
@@ -142,7 +142,8 @@ def reproduce(
     prepare_output(out)
     if experiment_id == "all":
         for experiment in experiments:  # validate every config before running any
-            experiment.make_config(quick=quick, seed=seed, overrides=overrides)
+            config = experiment.make_config(quick=quick, seed=seed, overrides=overrides)
+            check_resumable(out / experiment.id, experiment, config)
     _enable_numerics()
     if verbose:
         _log_to_stderr()

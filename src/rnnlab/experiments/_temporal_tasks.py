@@ -264,7 +264,7 @@ class TemporalTasksConfig(ExperimentConfig):
         "authors': orthogonal)",
     )
     task_fields: dict[str, dict[str, Any]] = pydantic.Field(
-        {},
+        {"not": {"input_noise_std": 0.0}},  # TASK_DEFAULTS, spelt out in config.json
         description="per-task spec overrides, e.g. {'and': {'tail': 60}}, on top of "
         "TASK_DEFAULTS (NOT without input noise, the authors' paper copy; put it back with "
         "{'not': {'input_noise_std': 0.1}})",
@@ -440,7 +440,7 @@ QUICK = {
         "and": {"tail": 30},
         "or": {"tail": 30},
         "xor": {"tail": 30},
-        "not": {"tail": 30},
+        "not": {"tail": 30, "input_noise_std": 0.0},
         "flipflop": {"num_pulses": 3, "pulse_interval": 60, "stimulus_onset": 20, "tail": 40},
         "oscillation": {
             "stimulus_onset": 20,
