@@ -152,16 +152,28 @@ def test_divergence_is_a_status_or_an_error():
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
-def test_an_overflowing_last_update_is_divergence_not_a_result():
+@pytest.mark.parametrize("restore_best", [False, True])
+def test_an_overflowing_last_update_is_divergence_not_a_result(restore_best):
     """One update per epoch: the epoch's loss is computed before the update and is finite,
     but a float32 learning rate of 1e39 (inf) makes the updated weights non-finite. The
-    member is ``diverged`` and keeps its weights of before the epoch, exactly."""
+    member is ``diverged`` and keeps its weights of before the epoch, exactly (epoch 0,
+    also where ``restore_best`` picks the lowest recorded loss)."""
     task = AndTask(tail=10, settling=0)
     members = small_members(task, 2, hidden=6)
-    options = BPTTOptions(learning_rate=1e39, num_trials=32, batch_size=32, max_epochs=1)
-    result = train_bptt(members, task, key=jr.key(0), options=options)
-    assert np.all(np.isfinite(result.losses))
+    options = BPTTOptions(
+        learning_rate=1e39, num_trials=32, batch_size=32, max_epochs=1, restore_best=restore_best
+    )
+    seen = []
+    result = train_bptt(
+        members,
+        task,
+        key=jr.key(0),
+        options=options,
+        on_epoch_end=lambda e, loss: seen.append(loss),
+    )
+    assert np.all(np.isfinite(seen[0]))  # the loss alone would not have told
     assert result.status == ["diverged", "diverged"]
+    assert np.all(np.isnan(result.losses)) and result.kept_epochs.tolist() == [0, 0]
     for trained, initial in zip(
         jax.tree.leaves(result.models), jax.tree.leaves(members), strict=True
     ):

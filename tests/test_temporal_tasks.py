@@ -296,9 +296,8 @@ def test_shape_summaries_give_the_published_numbers():
         ({"delays": [float("inf")]}, "delays.0: Input should be a finite number"),
         ({"loss_threshold_scale": float("inf")}, "loss_threshold_scale"),
         ({"clip_norm": 0.0}, "clip_norm: Input should be greater than 0"),
-        # task_fields of a task not in tasks are checked too
-        ({"tasks": ["and"], "task_fields": {"xor": {"dt": "a"}}}, "dt='a' must be a number"),
-        ({"model": "rate", "tasks": ["and"], "task_fields": {"xor": {"dt": None}}}, "dt=None"),
+        ({"model": "rate", "tasks": ["and"], "task_fields": {"and": {"dt": "a"}}}, "dt='a'"),
+        ({"model": "rate", "tasks": ["and"], "task_fields": {"and": {"dt": None}}}, "dt=None"),
     ],
 )
 def test_bad_sweep_config_is_one_line(overrides, fragment):
@@ -464,6 +463,11 @@ def test_a_rerun_on_the_same_directory_resumes_every_cell(tmp_path, monkeypatch)
     assert "\n" not in str(info.value) and "give another --out" in str(info.value)
     assert json.loads((tmp_path / "metrics.json").read_text()) == first
     assert json.loads((tmp_path / "status.json").read_text())["state"] == "done"
+    # a change outside the training (here the evaluation) resumes every cell
+    del resumed[:]
+    more_trials = EXPERIMENT.make_config(quick=True, overrides={**overrides, "eval_trials": 16})
+    assert run_experiment(EXPERIMENT, more_trials, tmp_path)["state"] == "done"
+    assert resumed == [2, 2, 2]
 
 
 def test_a_cell_where_every_network_diverges_fails_the_run_with_the_reason(tmp_path):

@@ -61,7 +61,9 @@ class Experiment:
     ``metric_docs`` documents every metric name the experiment writes. ``resumable``:
     ``run`` also takes ``checkpoint_dir`` (a folder it may write training checkpoints to
     and resume from; the run directory passes ``OUT/checkpoints``), so a killed run
-    restarted on the same ``--out`` continues where it stopped.
+    restarted on the same ``--out`` continues where it stopped. ``checkpoint_fields``: the
+    config fields that enter every one of those checkpoints, so that a run whose config
+    differs in one is refused up front rather than cell by cell.
     """
 
     id: str
@@ -74,6 +76,7 @@ class Experiment:
     quick: dict[str, Any] = field(default_factory=dict)
     metric_docs: dict[str, str] = field(default_factory=dict)
     resumable: bool = False
+    checkpoint_fields: tuple[str, ...] = ()
 
     def make_config(
         self, *, quick: bool = False, seed: int | None = None, overrides: dict[str, Any] = None

@@ -102,21 +102,25 @@ def prepare_output(out: Path) -> Path:
 
 def check_resumable(out: Path, experiment: Experiment, config: ExperimentConfig) -> None:
     """Refuse, before anything in ``out`` is touched, to start a resumable run where
-    ``out/checkpoints`` holds the training state of a run with another config: its cells
-    would be refused one by one, after the earlier results were cleared. Fields that the
-    earlier ``config.json`` lacks (added since) are not compared."""
+    ``out/checkpoints`` holds the training state of a run that differs in one of the
+    experiment's ``checkpoint_fields``: every cell would be refused in turn, after the
+    earlier results were cleared. Other fields (which tasks, sweeps, analyses) may change:
+    cells that match resume, the others train afresh."""
     checkpoints, stored = Path(out) / "checkpoints", Path(out) / "config.json"
     if not (experiment.resumable and checkpoints.is_dir() and stored.is_file()):
         return
-    if not any(checkpoints.iterdir()):
+    if not any(checkpoints.rglob("*.eqx")):
         return
     try:
         earlier = json.loads(stored.read_text())
     except (OSError, ValueError):
         return
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("config"), dict):
+        return
     ours = json.loads(json.dumps(config.model_dump()))
-    theirs = earlier.get("config", {})
-    changed = sorted(k for k in ours.keys() & theirs.keys() if ours[k] != theirs[k])
+    theirs = earlier["config"]
+    compared = set(experiment.checkpoint_fields) & ours.keys() & theirs.keys()
+    changed = sorted(k for k in compared if ours[k] != theirs[k])
     if earlier.get("experiment") != experiment.id:
         changed = ["experiment", *changed]
     if changed:

@@ -393,7 +393,7 @@ class TemporalTasksConfig(ExperimentConfig):
                 f"label_window={self.label_window} must not exceed label_steps={self.label_steps}"
             )
         # every task and sweep cell must be a possible trial (one-line error otherwise)
-        specs = [_task(self, name) for name in dict.fromkeys([*self.tasks, *self.task_fields])]
+        specs = [_task(self, name) for name in self.tasks]
         specs += [_sweep_task(self, delay) for delay in self.delays]
         if self.sizes:
             specs.append(_sweep_task(self, self.size_sweep_delay))
@@ -1330,4 +1330,20 @@ EXPERIMENT = Experiment(
     quick=QUICK,
     metric_docs=METRICS,
     resumable=True,
+    # in every training cell's fingerprint: a change makes OUT/checkpoints another run's
+    checkpoint_fields=(
+        "seed",
+        "model",
+        "tau",
+        "hidden_size",
+        "members_per_init",
+        "num_trials",
+        "batch_size",
+        "max_epochs",
+        "loss_threshold_scale",
+        "learning_rate_decay",
+        "clip_norm",
+        "restore_best",
+        "task_layout",
+    ),
 )

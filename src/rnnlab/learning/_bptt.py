@@ -157,10 +157,10 @@ class TrainingResult(NamedTuple):
 
     ``models`` stacked trained members; ``status`` one of :data:`STATUSES` per member
     (never ``running``); ``losses`` (epochs run, members) mean training loss per epoch
-    (NaN after a member stopped); ``epochs_trained`` per member; ``resumed_from`` the
-    epoch a checkpoint was loaded at (0 for a fresh run); ``kept_epochs`` per member, the
-    epoch (from 1) whose parameters ``models`` holds (its best with
-    ``BPTTOptions.restore_best``, else its last; 0: the initial ones).
+    (NaN after a member stopped, and in the epoch it diverged); ``epochs_trained`` per
+    member; ``resumed_from`` the epoch a checkpoint was loaded at (0 for a fresh run);
+    ``kept_epochs`` per member, the epoch (from 1) whose parameters ``models`` holds (its
+    best with ``BPTTOptions.restore_best``, else its last; 0: the initial ones).
     """
 
     models: eqx.Module
@@ -503,7 +503,8 @@ def train_bptt(
             epochs_trained=jnp.where(running & finite, epoch + 1, state.epochs_trained).astype(
                 jnp.int32
             ),
-            losses=state.losses.at[epoch].set(jnp.where(running, loss, jnp.nan)),
+            # a diverged epoch's loss is NaN: restore_best must not pick its (lost) weights
+            losses=state.losses.at[epoch].set(jnp.where(running & finite, loss, jnp.nan)),
             fingerprint=state.fingerprint,
             best_params=best_params,
         )

@@ -212,6 +212,13 @@ class AbstractTask(eqx.Module):
     dtype: type = eqx.field(static=True, default=jnp.float32)
 
     def _check_shared(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidInputError(
+                    f"{field.name}={value!r} must be a finite number; e.g. "
+                    f"{field.name}={field.default!r}"
+                )
         if not self.dt > 0:
             raise InvalidInputError(f"dt={self.dt!r} ms must be > 0; the paper uses dt=1")
         _steps("pulse_width", self.pulse_width, self.dt, allow_zero=False)
