@@ -56,6 +56,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 DELAYS_ORDER = [25, 100, 170, 60, 130, 45, 150, 80, 35, 110, 65, 140, 90, 30, 120, 50, 75]
 DELAYS_ORDER += [160, 40, 95, 55, 85, 70, 105]
 SIZES_ORDER = [500, 100, 250, 70, 400, 160, 55, 300, 125, 80, 200, 60, 450, 130, 90, 350, 65]
@@ -209,57 +211,68 @@ def _cells(path: Path) -> list[dict]:
 
 
 def _part_key(cell: dict) -> tuple:
+    """(kind, value, (first, end)) of a part; (kind, value, None) of a whole cell."""
     networks = cell.get("networks")
-    return (cell["kind"], float(cell["value"]), None if networks is None else networks[0])
+    return (cell["kind"], float(cell["value"]), None if networks is None else tuple(networks))
 
 
-def _covering(cells, part: dict) -> dict | None:
-    """A line of ``cells`` other than ``part`` whose networks [first, end) contain all of
-    ``part``'s (same kind and value), or None; lines without ``networks`` cover nothing."""
+def _covers(cell: dict, part: dict) -> bool:
+    """Whether finished ``cell`` holds every network of ``part`` (same kind and value): a
+    whole-cell line (no ``networks``) holds them all, a part those in its range."""
+    if (cell["kind"], float(cell["value"])) != (part["kind"], float(part["value"])):
+        return False
+    if "networks" not in cell:
+        return True
     if "networks" not in part:
-        return None
-    first, end = part["networks"]
-    for cell in cells:
-        if cell is part or "networks" not in cell or "distance" not in cell:
-            continue
-        if (cell["kind"], float(cell["value"])) != (part["kind"], float(part["value"])):
-            continue
-        if cell["networks"][0] <= first and end <= cell["networks"][1]:
-            if cell["networks"] != part["networks"]:
-                return cell
-    return None
+        return False
+    (first, end), (start, stop) = part["networks"], cell["networks"]
+    return start <= first and end <= stop
+
+
+def _chosen(lines: list[dict]) -> list[dict]:
+    """Finished lines of one cell whose networks are counted once: a whole-cell line alone
+    if there is one, else parts widest first, each kept only if it shares no network with
+    those kept (so neither line order nor overlaps count a network twice)."""
+    whole = [line for line in lines if "networks" not in line]
+    if whole:
+        return whole[-1:]
+    kept: list[dict] = []
+    for line in sorted(lines, key=lambda c: (c["networks"][0] - c["networks"][1], c["networks"])):
+        first, end = line["networks"]
+        if all(end <= k["networks"][0] or k["networks"][1] <= first for k in kept):
+            kept.append(line)
+    return kept
 
 
 def merge_parts(cells: list[dict]) -> dict:
     """{(kind, value): cell} with each cell's parts put together: distance and accuracy
-    are means over all their networks (``networks``: how many); a later line for the same
-    part replaces an earlier one, and a part inside a wider one (networks 2-3 of a
-    20-network line) is dropped. A line without ``networks`` is a whole cell."""
-    parts: dict = {}
+    are means over all their networks (``networks``: how many; None for a whole cell of
+    the run's sweep_members). A later line for the same networks replaces an earlier one;
+    a part inside a wider line (networks 2-3 of a 20-network line) is dropped, whatever
+    the order of the lines. A line without ``networks`` is a whole cell."""
+    finished: dict = {}
     for cell in cells:
         if "distance" in cell:
-            parts[_part_key(cell)] = cell
-    for key, cell in list(parts.items()):
-        wider = _covering(parts.values(), cell)
-        if wider is not None:  # the same networks, already in a wider part
-            del parts[key]
+            finished[_part_key(cell)] = cell
+    by_cell: dict = {}
+    for (kind, value, _), cell in finished.items():
+        by_cell.setdefault((kind, value), []).append(cell)
     merged: dict = {}
-    for (kind, value, _), cell in sorted(parts.items(), key=lambda item: str(item[0])):
-        first, end = cell.get("networks", [0, 1])
-        weight = end - first
-        total = merged.setdefault(
-            (kind, value), {"kind": kind, "value": value, "networks": 0, "sums": [0.0, 0.0]}
-        )
-        total["networks"] += weight
-        total["sums"][0] += weight * cell["distance"]
-        total["sums"][1] += weight * cell["accuracy"]
-        total["whole"] = "networks" not in cell
-    for total in merged.values():
-        distance, accuracy = total.pop("sums")
-        total["distance"] = distance / total["networks"]
-        total["accuracy"] = accuracy / total["networks"]
-        if total.pop("whole"):
-            total["networks"] = None  # a whole cell of the run's sweep_members
+    for (kind, value), lines in sorted(by_cell.items()):
+        chosen = _chosen(lines)
+        if "networks" not in chosen[0]:
+            cell = chosen[0]
+            merged[kind, value] = {"kind": kind, "value": value, "networks": None}
+            merged[kind, value].update(distance=cell["distance"], accuracy=cell["accuracy"])
+            continue
+        weights = np.array([line["networks"][1] - line["networks"][0] for line in chosen])
+        merged[kind, value] = {
+            "kind": kind,
+            "value": value,
+            "networks": int(weights.sum()),
+            "distance": float(np.average([c["distance"] for c in chosen], weights=weights)),
+            "accuracy": float(np.average([c["accuracy"] for c in chosen], weights=weights)),
+        }
     return merged
 
 
@@ -366,13 +379,12 @@ def main(argv=None):
         queue = [(k, v, (first, args.part_size)) for first in firsts for k, v in cells]
     if args.skip_done and args.out.exists():
         lines = [c for c in _cells(args.out) if "distance" in c]
-        done = {_part_key(c) for c in lines}
 
         def is_done(kind, value, networks):
-            if networks is None:
-                return (kind, value, None) in done
-            part = {"kind": kind, "value": value, "networks": [networks[0], sum(networks)]}
-            return (kind, value, networks[0]) in done or _covering(lines, part) is not None
+            part = {"kind": kind, "value": value}
+            if networks is not None:
+                part["networks"] = [networks[0], sum(networks)]
+            return any(_covers(line, part) for line in lines)
 
         queue = [cell for cell in queue if not is_done(*cell)]
     extra = [item for setting in args.set for item in ("--set", setting)]

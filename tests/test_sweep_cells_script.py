@@ -58,6 +58,30 @@ def test_a_part_inside_a_wider_line_is_neither_counted_twice_nor_queued(
     assert len(queued) == 22 * 10 - 10 - 1
 
 
+def test_the_merge_does_not_depend_on_the_order_of_the_lines(sweep_cells):
+    """A 20-network line wins over a part inside it, before or after it; overlapping parts
+    count each network once (the wider one kept); a whole-cell line without ``networks``
+    stands alone beside parts of the same cell."""
+    wide = {"kind": "size", "value": 50.0, "networks": [0, 20], "distance": 1.0, "accuracy": 1.0}
+    inner = {"kind": "size", "value": 50.0, "networks": [0, 2], "distance": 3.0, "accuracy": 0.0}
+    for lines in ([wide, inner], [inner, wide]):
+        merged = sweep_cells.merge_parts(lines)["size", 50.0]
+        assert (merged["networks"], merged["distance"]) == (20, 1.0)
+    overlapping = [
+        {"kind": "size", "value": 60.0, "networks": [0, 2], "distance": 1.0, "accuracy": 1.0},
+        {"kind": "size", "value": 60.0, "networks": [1, 5], "distance": 2.0, "accuracy": 1.0},
+        {"kind": "size", "value": 60.0, "networks": [5, 6], "distance": 4.0, "accuracy": 1.0},
+    ]
+    merged = sweep_cells.merge_parts(overlapping)["size", 60.0]
+    # [1, 5) is kept (widest), [0, 2) shares network 1 and is dropped: (4 x 2 + 1 x 4) / 5
+    assert merged["networks"] == 5 and merged["distance"] == pytest.approx(12 / 5)
+    whole = {"kind": "size", "value": 70.0, "distance": 0.5, "accuracy": 1.0}
+    part = {"kind": "size", "value": 70.0, "networks": [0, 2], "distance": 9.0, "accuracy": 0.0}
+    for lines in ([whole, part], [part, whole]):
+        merged = sweep_cells.merge_parts(lines)["size", 70.0]
+        assert (merged["networks"], merged["distance"]) == (None, 0.5)
+
+
 def test_a_part_is_its_own_invocation(sweep_cells, tmp_path):
     command = sweep_cells.cell_command("size", 450.0, tmp_path, [], networks=(4, 2))
     sets = [command[i + 1] for i, arg in enumerate(command) if arg == "--set"]
