@@ -173,6 +173,20 @@ def test_diverging_run_is_reported_failed_without_metrics(tmp_path):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
+def test_the_report_puts_each_summary_beside_the_papers():
+    from rnnlab.report import render_run_report
+
+    metrics = {"size.ratio": 0.56, "size.ratio_paper": 0.62, "size.spearman": -0.8, "x": 1.0}
+    docs = {"size.ratio": "plateau over d(50)"}
+    page = render_run_report("t", "s", metrics, docs, {}, [], "", {"state": "done"})
+    beside = page.split("<h2>Ours beside the paper</h2>")[1].split("</table>")[0]
+    assert beside.count("<tr>") == 2  # the header and size.ratio alone
+    assert "<td>size.ratio</td><td class='num'>0.56</td><td class='num'>0.62</td>" in beside
+    assert "plateau over d(50)" in beside
+    alone = render_run_report("t", "s", {"x": 1.0}, {}, {}, [], "", {"state": "done"})
+    assert "Ours beside the paper" not in alone
+
+
 def test_object_arrays_are_refused_not_pickled(tmp_path):
     from rnnlab.experiments._rundir import atomic_write_npz
 

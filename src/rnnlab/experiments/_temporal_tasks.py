@@ -513,8 +513,8 @@ METRICS = {
         "smallest pruned fraction with mean AND distance >= 1.0 (null if none reaches it)"
     ),
     "pruning.tolerated_fraction_relative": (
-        "largest pruned fraction whose mean AND distance stays within 2x the undamaged one "
-        "(before the first break; the spec's shape criterion)"
+        "largest pruned fraction up to which (there and at every smaller one) the mean AND "
+        "distance stays within 2x the undamaged one (the spec's shape criterion)"
     ),
     "pruning.break_fraction_relative": (
         "first pruned fraction whose mean AND distance exceeds 3x the undamaged one (null if none)"

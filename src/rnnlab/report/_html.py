@@ -30,6 +30,25 @@ def _format(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _meaning(metric_docs: dict[str, str], name: str) -> str:
+    """The documented meaning of metric ``name``: its own, else that of its name without
+    the ``=value``, else without its last part (a sweep point of a curve)."""
+    base = name.split("=")[0]
+    for key in (name, base, base.rsplit(".", 1)[0]):
+        if key in metric_docs:
+            return html.escape(metric_docs[key])
+    return ""
+
+
+def published_pairs(metrics: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(name, ours, the paper's) for every metric ``name`` that has a ``name_paper``."""
+    return [
+        (name, value, metrics[f"{name}_paper"])
+        for name, value in sorted(metrics.items())
+        if f"{name}_paper" in metrics
+    ]
+
+
 def render_run_report(
     title: str,
     summary: str,
@@ -43,8 +62,19 @@ def render_run_report(
     """The report page as a string."""
     rows = "\n".join(
         f"<tr><td>{html.escape(name)}</td><td class='num'>{_format(value)}</td>"
-        f"<td>{html.escape(metric_docs.get(name.split('=')[0].rsplit('.', 1)[0], ''))}</td></tr>"
+        f"<td>{_meaning(metric_docs, name)}</td></tr>"
         for name, value in sorted(metrics.items())
+    )
+    pairs = "\n".join(
+        f"<tr><td>{html.escape(name)}</td><td class='num'>{_format(ours)}</td>"
+        f"<td class='num'>{_format(theirs)}</td><td>{_meaning(metric_docs, name)}</td></tr>"
+        for name, ours, theirs in published_pairs(metrics)
+    )
+    beside = (
+        "<h2>Ours beside the paper</h2>\n<table><tr><th>summary</th><th>ours</th>"
+        f"<th>paper</th><th>meaning</th></tr>\n{pairs}\n</table>"
+        if pairs
+        else ""
     )
     images = "\n".join(
         f"<figure><img src='{html.escape(path)}' alt='{html.escape(Path(path).stem)}'>"
@@ -58,6 +88,7 @@ def render_run_report(
 <p>{html.escape(summary)}</p>
 <p>Status: <b>{html.escape(str(status.get("state")))}</b>
 {html.escape(str(status.get("error") or ""))}</p>
+{beside}
 <h2>Figures</h2>
 {images or "<p>No figures.</p>"}
 <h2>Metrics</h2>
