@@ -350,12 +350,13 @@ def _keep_old(diverged, new, old):
     return jnp.where(diverged.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
 
 
-def _finite_members(params) -> jax.Array:
+def _finite_members(params) -> np.ndarray:
     """Per member: whether every parameter is finite (the epoch's mean loss, computed
-    before each update, misses a last update that overflows)."""
-    leaves = [leaf for leaf in jax.tree.leaves(params) if eqx.is_inexact_array(leaf)]
-    finite = [jnp.all(jnp.isfinite(leaf.reshape(leaf.shape[0], -1)), axis=1) for leaf in leaves]
-    return functools.reduce(jnp.logical_and, finite)
+    before each update, misses a last update that overflows). On the host, in NumPy: no
+    program to compile."""
+    leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(params) if eqx.is_inexact_array(leaf)]
+    finite = [np.isfinite(leaf.reshape(leaf.shape[0], -1)).all(axis=1) for leaf in leaves]
+    return functools.reduce(np.logical_and, finite)
 
 
 def _lowest(losses: jax.Array) -> jax.Array:
@@ -481,7 +482,7 @@ def train_bptt(
         params, opt_state, loss = epoch_fn(
             state.params, state.opt_state, running, active, trials, jr.fold_in(shuffle_key, epoch)
         )
-        finite = jnp.isfinite(loss) & _finite_members(params)
+        finite = jnp.asarray(np.isfinite(np.asarray(loss)) & _finite_members(params))
         diverged = running & ~finite
         params = jax.tree.map(partial(_keep_old, diverged), params, state.params)
         opt_state = jax.tree.map(partial(_keep_old, diverged), opt_state, state.opt_state)
