@@ -14,7 +14,8 @@ pinned to its own CPU core; each finished cell appends one JSON line (kind, valu
 distance, accuracy, seconds, exit code) to ``--out``. No new cell starts once the
 cell would not finish before ``--deadline`` by its estimate (``expected_seconds``: the
 slowest delay cell so far; for a size cell, the nearest smaller size's time, scaled by
-N^2); a cell still running at the
+N^2), and a worker skips a queued cell that would not fit for a shorter one behind it;
+a cell still running at the
 deadline is stopped (its line says so). The 1-network AND cell every invocation trains
 (the experiment needs one task) costs a few seconds.
 
@@ -123,11 +124,13 @@ def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
             with lock:
                 if not queue:
                     return
-                kind, value, networks = queue[0]
-                expected = expected_seconds(durations, kind, value)
-                if time.monotonic() - start + expected > deadline:
+                left = deadline - (time.monotonic() - start)
+                fits = [
+                    i for i, c in enumerate(queue) if expected_seconds(durations, *c[:2]) <= left
+                ]
+                if not fits:  # a long cell does not block the short ones queued after it
                     return
-                queue.pop(0)
+                kind, value, networks = queue.pop(fits[0])
             part = "" if networks is None else f"-networks{networks[0]}-{sum(networks) - 1}"
             folder = Path(scratch) / f"{kind}{value:g}{part}"
             command = cell_command(kind, value, folder, extra, networks)

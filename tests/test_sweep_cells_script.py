@@ -1,6 +1,7 @@
 """bench/sweep_cells.py: a cell trained in parts is put together network by network."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,19 @@ def test_the_table_puts_each_cell_beside_the_authors_distance(sweep_cells, tmp_p
     # plateau (250-450): (0.6 + 0.4) / 2 over d(50) = 1.0; the paper's 1.06 / 1.71
     assert "| ratio_plateau_to_50 | 0.500 | 0.620 |" in table
     assert "| gain_beyond_250 |  | -0.044 |" in table  # no size above 350
+
+
+def test_a_long_cell_past_the_deadline_does_not_block_the_short_ones_after_it(
+    sweep_cells, tmp_path, monkeypatch
+):
+    import sys
+
+    monkeypatch.setattr(sweep_cells, "cell_command", lambda *a, **k: [sys.executable, "-c", ""])
+    monkeypatch.setattr(sweep_cells, "expected_seconds", lambda d, k, v: 1e4 if v == 500 else 0.0)
+    out = tmp_path / "cells.jsonl"
+    cells = [("size", 500.0, (14, 2)), ("size", 55.0, (14, 2)), ("size", 60.0, (14, 2))]
+    sweep_cells.run_cells(
+        cells, workers=1, cores=[0], deadline=600, out=out, extra=[], scratch=tmp_path
+    )
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(line["value"], line["rc"]) for line in lines] == [(55.0, 0), (60.0, 0)]
