@@ -14,9 +14,9 @@ pinned to its own CPU core; each finished cell appends one JSON line (kind, valu
 distance, accuracy, seconds, exit code) to ``--out``. No new cell starts once the
 cell would not finish before ``--deadline`` by its estimate (``expected_seconds``: the
 slowest delay cell so far; for a size cell, the nearest smaller size's time, scaled by
-N^2), and a worker skips a queued cell that would not fit for a shorter one behind it;
-a cell still running at the
-deadline is stopped (its line says so). The 1-network AND cell every invocation trains
+N^2; the times of ``--out``'s earlier lines count too), and a worker skips a queued cell
+that would not fit for a shorter one behind it; a cell still running at the deadline is
+stopped (its line says so). The 1-network AND cell every invocation trains
 (the experiment needs one task) costs a few seconds.
 
 On a CPU the workers run truly in parallel (one core each). On one GPU they do not:
@@ -112,11 +112,28 @@ def expected_seconds(durations, kind: str, value: float) -> float:
     return min(done)[1]
 
 
-def run_cells(cells, *, workers, cores, deadline, out, extra, scratch):
+def past_durations(lines: list[dict], part_size: int | None, networks: int = 20) -> list:
+    """[(kind, value, seconds)] of the cells finished in earlier invocations (``lines`` of
+    ``--out`` with exit code 0), each scaled to a cell of ``part_size`` networks (the whole
+    ``networks`` with None), so that a fresh invocation's first estimates are not 0 and a
+    long cell started near the deadline is not cut off and wasted."""
+    wanted = networks if part_size is None else part_size
+    past = []
+    for line in lines:
+        if line.get("rc") != 0 or "seconds" not in line:
+            continue
+        first, end = line.get("networks", (0, networks))
+        per_network = float(line["seconds"]) / max(1, end - first)
+        past.append((line["kind"], float(line["value"]), per_network * wanted))
+    return past
+
+
+def run_cells(cells, *, workers, cores, deadline, out, extra, scratch, durations=()):
     """Run ``cells`` [(kind, value, networks)] on ``workers`` threads (``networks``: None
-    for the whole cell, or (first, count) for a part); append one line per cell."""
+    for the whole cell, or (first, count) for a part); append one line per cell.
+    ``durations`` [(kind, value, seconds)]: times known before this run (``past_durations``)."""
     start = time.monotonic()
-    queue, lock, durations = list(cells), threading.Lock(), []
+    queue, lock, durations = list(cells), threading.Lock(), list(durations)
 
     def worker(index):
         core = cores[index % len(cores)]
@@ -391,6 +408,7 @@ def main(argv=None):
 
         queue = [cell for cell in queue if not is_done(*cell)]
     extra = [item for setting in args.set for item in ("--set", setting)]
+    past = _cells(args.out) if args.out.exists() else []
     with tempfile.TemporaryDirectory() as scratch:
         run_cells(
             queue,
@@ -400,6 +418,7 @@ def main(argv=None):
             out=args.out,
             extra=extra,
             scratch=os.environ.get("SWEEP_CELLS_DIR", scratch),
+            durations=past_durations(past, args.part_size, args.networks),
         )
 
 

@@ -134,3 +134,31 @@ def test_a_long_cell_past_the_deadline_does_not_block_the_short_ones_after_it(
     )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(line["value"], line["rc"]) for line in lines] == [(55.0, 0), (60.0, 0)]
+
+
+def test_earlier_invocations_times_seed_the_estimates(sweep_cells, tmp_path, monkeypatch):
+    import sys
+
+    lines = [
+        {"kind": "size", "value": 500.0, "networks": [0, 2], "seconds": 3000.0, "rc": 0},
+        {"kind": "size", "value": 500.0, "networks": [14, 16], "seconds": 600.0, "rc": "stopped"},
+        {"kind": "size", "value": 50.0, "seconds": 200.0, "rc": 0},  # a whole cell of 20
+    ]
+    past = sweep_cells.past_durations(lines, part_size=2)
+    assert past == [("size", 500.0, 3000.0), ("size", 50.0, 20.0)]  # the stopped one left out
+    assert sweep_cells.past_durations(lines, part_size=None)[0] == ("size", 500.0, 30000.0)
+    monkeypatch.setattr(sweep_cells, "cell_command", lambda *a, **k: [sys.executable, "-c", ""])
+    out = tmp_path / "cells.jsonl"
+    cells = [("size", 500.0, (16, 2)), ("size", 55.0, (16, 2))]
+    sweep_cells.run_cells(
+        cells,
+        workers=1,
+        cores=[0],
+        deadline=600,
+        out=out,
+        extra=[],
+        scratch=tmp_path,
+        durations=past,
+    )  # 500 would take 3000 s, past the deadline: skipped; 55 ~ 20 (55/50)^2 s: run
+    values = [json.loads(line)["value"] for line in out.read_text().splitlines()]
+    assert values == [55.0]
